@@ -1,0 +1,217 @@
+import { createHash, randomUUID } from 'node:crypto'
+import type { AppContext } from '../context.js'
+import type { Executor } from '../db/database.js'
+import {
+  inTransaction,
+  insertReturningId,
+  isUniqueViolation,
+  toBool,
+  toDate,
+} from '../db/database.js'
+import { ApiError, FieldErrors, Throttled, TokenNotValid } from '../http/errors.js'
+import { addToOutbox } from '../notifications/outbox.js'
+import {
+  emailTaken,
+  findUserById,
+  findUserByLogin,
+  toUser,
+  usernameTaken,
+} from '../users/users.repository.js'
+import type { User } from '../users/users.schemas.js'
+import { checkEmail, checkName, checkPhone, checkUsername } from '../users/users.validation.js'
+import { burnVerifyTime, hashPassword, passwordProblems, verifyPassword } from './passwords.js'
+
+export interface TokenPair {
+  access: string
+  refresh: string
+}
+
+export interface RegisterInput {
+  username: string
+  email: string
+  password: string
+  phone?: string | null
+  first_name?: string
+  last_name?: string
+}
+
+const LOGIN_FAILED = () =>
+  new ApiError(401, 'No active account found with the given credentials', 'no_active_account')
+
+/** Per-address cap on failed logins across all accounts. */
+const ADDRESS_FAILURES_PER_HOUR = 100
+
+async function issuePair(
+  ctx: AppContext,
+  trx: Executor,
+  userId: number,
+  family: string,
+): Promise<TokenPair> {
+  const now = ctx.now()
+  const access = await ctx.tokens.issue('access', userId, now)
+  const refresh = await ctx.tokens.issue('refresh', userId, now, family)
+  await trx
+    .insertInto('refresh_tokens')
+    .values({
+      jti: refresh.jti,
+      family,
+      user_id: userId,
+      expires_at: refresh.expiresAt,
+      created_at: now,
+      spent_at: null,
+      revoked_at: null,
+    })
+    .execute()
+  return { access: access.token, refresh: refresh.token }
+}
+
+export async function register(
+  ctx: AppContext,
+  input: RegisterInput,
+  address: string,
+): Promise<{ user: User } & TokenPair> {
+  const errors = new FieldErrors()
+  const username = checkUsername(errors, input.username)
+  const email = checkEmail(errors, input.email)
+  const phone = checkPhone(errors, input.phone)
+  const firstName = checkName(errors, 'first_name', input.first_name)
+  const lastName = checkName(errors, 'last_name', input.last_name)
+  for (const p of passwordProblems(input.password, { username, email })) errors.add('password', p)
+  errors.throwIfAny()
+
+  const now = ctx.now()
+  const wait = await ctx.throttle.hit(`register:${address}`, ctx.config.registerPerHour, 3600, now)
+  if (wait > 0) throw Throttled(wait)
+
+  const passwordHash = await hashPassword(input.password)
+  const { db } = ctx.database
+  try {
+    const result = await inTransaction(ctx.database, async (trx) => {
+      if (await usernameTaken(trx, username!))
+        errors.add('username', 'A user with that username already exists.')
+      if (await emailTaken(trx, email!))
+        errors.add('email', 'A user with that email already exists.')
+      errors.throwIfAny()
+      const id = await insertReturningId(ctx.database.engine, trx, 'users', {
+        username: username!,
+        username_key: username!.toLowerCase(),
+        email: email!,
+        email_key: email!.toLowerCase(),
+        password: passwordHash,
+        first_name: firstName,
+        last_name: lastName,
+        phone: phone ?? '',
+        is_admin: false,
+        is_staff_member: false,
+        is_active: true,
+        working_hours: null,
+        date_joined: now,
+        last_login: null,
+      })
+      await addToOutbox(trx, now, 'email.welcome', { userId: id })
+      const tokens = await issuePair(ctx, trx, id, randomUUID())
+      return { id, tokens }
+    })
+    ctx.wakeOutbox()
+    const user = (await findUserById(db, result.id))!
+    return { user: toUser(user), ...result.tokens }
+  } catch (err) {
+    // Two registrations racing for one name: the unique index decides, as a 400.
+    if (isUniqueViolation(err)) {
+      throw FieldErrors.single('username', 'A user with that username or email already exists.')
+    }
+    throw err
+  }
+}
+
+export async function login(
+  ctx: AppContext,
+  input: { username: string; password: string },
+  address: string,
+): Promise<TokenPair & { user: User }> {
+  const now = ctx.now()
+  // Hashed: any length of username fits the key column.
+  const accountKey = createHash('sha256')
+    .update(`${input.username.trim().toLowerCase()}|${address}`)
+    .digest('hex')
+  // Count the attempt before checking the password: concurrent guesses cannot all slip in.
+  const locked = await ctx.throttle.attempt(accountKey, ctx.config.loginMaxFailures, now)
+  if (locked > 0) throw Throttled(locked)
+  const addressWait = await ctx.throttle.hit(
+    `loginfail:${address}`,
+    ADDRESS_FAILURES_PER_HOUR,
+    3600,
+    now,
+  )
+  if (addressWait > 0) throw Throttled(addressWait)
+
+  const user = await findUserByLogin(ctx.database.db, input.username)
+  const ok = user
+    ? await verifyPassword(user.password, input.password)
+    : (await burnVerifyTime(input.password), false)
+  if (!user || !ok || !toBool(user.is_active)) throw LOGIN_FAILED()
+  await ctx.throttle.refund(`loginfail:${address}`)
+  await ctx.throttle.succeeded(accountKey)
+  const tokens = await inTransaction(ctx.database, async (trx) => {
+    await trx.updateTable('users').set({ last_login: now }).where('id', '=', user.id).execute()
+    return issuePair(ctx, trx, user.id, randomUUID())
+  })
+  return { ...tokens, user: toUser({ ...user, last_login: now }) }
+}
+
+/** Rotation: the refresh token sent is spent; a spent one sent again revokes its family. */
+export async function refresh(ctx: AppContext, token: string): Promise<TokenPair> {
+  const now = ctx.now()
+  const claims = await ctx.tokens.verify(token, 'refresh', now)
+  if (!claims) throw TokenNotValid('Token is invalid or expired')
+  const result = await inTransaction(ctx.database, async (trx) => {
+    const q = trx.selectFrom('refresh_tokens').selectAll().where('jti', '=', claims.jti)
+    const row = await (ctx.database.engine === 'sqlite' ? q : q.forUpdate()).executeTakeFirst()
+    if (!row || row.revoked_at) return { error: 'Token is blacklisted' } as const
+    if (row.spent_at) {
+      await trx
+        .updateTable('refresh_tokens')
+        .set({ revoked_at: now })
+        .where('family', '=', row.family)
+        .where('revoked_at', 'is', null)
+        .execute()
+      return { error: 'Token is blacklisted' } as const
+    }
+    if (toDate(row.expires_at) <= now) return { error: 'Token is invalid or expired' } as const
+    const user = await findUserById(trx, row.user_id)
+    if (!user || !toBool(user.is_active)) return { error: 'User is inactive' } as const
+    await trx
+      .updateTable('refresh_tokens')
+      .set({ spent_at: now })
+      .where('jti', '=', row.jti)
+      .execute()
+    return { pair: await issuePair(ctx, trx, row.user_id, row.family) } as const
+  })
+  if ('error' in result) throw TokenNotValid(result.error)
+  return result.pair
+}
+
+export async function logout(ctx: AppContext, token: string): Promise<void> {
+  const now = ctx.now()
+  const claims = await ctx.tokens.verify(token, 'refresh', now)
+  if (!claims?.family) throw TokenNotValid('Token is invalid or expired')
+  await ctx.database.db
+    .updateTable('refresh_tokens')
+    .set({ revoked_at: now })
+    .where('family', '=', claims.family)
+    .where('revoked_at', 'is', null)
+    .execute()
+}
+
+export async function revokeAllRefreshTokens(
+  trx: Executor,
+  userId: number,
+  now: Date,
+): Promise<void> {
+  await trx
+    .updateTable('refresh_tokens')
+    .set({ revoked_at: now })
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .execute()
+}

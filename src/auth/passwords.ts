@@ -1,0 +1,87 @@
+import { hash, verify } from '@node-rs/argon2'
+import { COMMON_PASSWORDS } from './common-passwords.js'
+
+/** OWASP's argon2id parameters; the PHC string stores them, so they can rise later. */
+// algorithm 2 = Argon2id (the package's const enum cannot be imported under verbatimModuleSyntax).
+const OPTIONS = { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const
+
+export async function hashPassword(password: string): Promise<string> {
+  return hash(password, OPTIONS)
+}
+
+export async function verifyPassword(stored: string, password: string): Promise<boolean> {
+  try {
+    return await verify(stored, password)
+  } catch {
+    return false
+  }
+}
+
+let dummy: Promise<string> | undefined
+/**
+ * Verifies against a throwaway hash so that a login for an unknown user costs the same
+ * time as one with a wrong password (no user enumeration by timing).
+ */
+export async function burnVerifyTime(password: string): Promise<void> {
+  dummy ??= hashPassword('not-a-real-password-0')
+  await verifyPassword(await dummy, password)
+}
+
+/** Ratcliff/Obershelp similarity, as Python's difflib.SequenceMatcher.ratio() (Django's check). */
+function similarity(a: string, b: string): number {
+  if (a.length + b.length === 0) return 1
+  const matches = (x: string, y: string): number => {
+    if (!x || !y) return 0
+    let best = 0
+    let bi = 0
+    let bj = 0
+    const prev = new Array<number>(y.length + 1).fill(0)
+    for (let i = 1; i <= x.length; i++) {
+      let diag = 0
+      for (let j = 1; j <= y.length; j++) {
+        const tmp = prev[j]!
+        prev[j] = x[i - 1] === y[j - 1] ? diag + 1 : 0
+        if (prev[j]! > best) {
+          best = prev[j]!
+          bi = i - best
+          bj = j - best
+        }
+        diag = tmp
+      }
+    }
+    if (best === 0) return 0
+    return (
+      best +
+      matches(x.slice(0, bi), y.slice(0, bj)) +
+      matches(x.slice(bi + best), y.slice(bj + best))
+    )
+  }
+  return (2 * matches(a, b)) / (a.length + b.length)
+}
+
+/** Django's validators: length, numeric, common, similar to username/email. */
+export function passwordProblems(
+  password: string,
+  attrs: { username?: string; email?: string },
+): string[] {
+  const problems: string[] = []
+  if (password.length < 8)
+    problems.push('This password is too short. It must contain at least 8 characters.')
+  if (password.length > 4096) problems.push('This password is too long.')
+  const lower = password.toLowerCase()
+  for (const [name, label] of [
+    ['username', 'username'],
+    ['email', 'email address'],
+  ] as const) {
+    const value = attrs[name]?.toLowerCase()
+    if (!value) continue
+    const parts = [value, ...value.split(/\W+/)].filter((p) => p.length > 0)
+    if (parts.some((p) => similarity(lower, p) >= 0.7)) {
+      problems.push(`The password is too similar to the ${label}.`)
+      break
+    }
+  }
+  if (COMMON_PASSWORDS.has(lower.trim())) problems.push('This password is too common.')
+  if (/^\d+$/.test(password)) problems.push('This password is entirely numeric.')
+  return problems
+}

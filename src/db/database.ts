@@ -1,0 +1,286 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import SQLite from 'better-sqlite3'
+import {
+  CompiledQuery,
+  Kysely,
+  MysqlDialect,
+  PostgresDialect,
+  SqliteDialect,
+  SqliteDriver,
+  sql,
+} from 'kysely'
+import type {
+  DatabaseConnection,
+  Insertable,
+  SqliteDatabase,
+  SqliteStatement,
+  Transaction,
+} from 'kysely'
+import { createPool } from 'mysql2'
+import pg from 'pg'
+import type { DatabaseConfig, DbEngine } from '../config.js'
+import type { Database } from './types.js'
+
+export type Db = Kysely<Database>
+export type Executor = Kysely<Database> | Transaction<Database>
+
+export interface DatabaseHandle {
+  db: Db
+  engine: DbEngine
+  close(): Promise<void>
+}
+
+/** SQLite binds neither Date nor boolean: store ISO-8601 UTC text (sortable) and 0/1. */
+function sqliteParam(v: unknown): unknown {
+  if (v instanceof Date) return v.toISOString()
+  if (typeof v === 'boolean') return v ? 1 : 0
+  return v
+}
+
+function wrapSqlite(raw: SQLite.Database): SqliteDatabase {
+  // Kysely prepares every query anew; compiled statements are reusable, so keep the recent ones.
+  const cache = new Map<string, SQLite.Statement>()
+  return {
+    close: () => raw.close(),
+    prepare(query: string): SqliteStatement {
+      let stmt = cache.get(query)
+      if (!stmt) {
+        stmt = raw.prepare(query)
+        if (cache.size >= 500) cache.delete(cache.keys().next().value!)
+        cache.set(query, stmt)
+      }
+      const s = stmt
+      const map = (params: ReadonlyArray<unknown>) => params.map(sqliteParam)
+      return {
+        reader: s.reader,
+        all: (params) => s.all(map(params)),
+        run: (params) => s.run(map(params)),
+        iterate: (params) => s.iterate(map(params)),
+      }
+    },
+  }
+}
+
+/**
+ * A write transaction on SQLite must take the write lock up front (BEGIN IMMEDIATE):
+ * a deferred one that reads, then writes, can fail with SQLITE_BUSY when another
+ * process wrote in between, and the read-check-write of a booking must be atomic.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'))
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: ConstructorParameters<typeof SqliteDialect>[0]
+  constructor(config: ConstructorParameters<typeof SqliteDialect>[0]) {
+    super(config)
+    this.#config = config
+  }
+  override createDriver() {
+    return new ImmediateSqliteDriver(this.#config)
+  }
+}
+
+// PostgreSQL returns bigint (count(*)) and numeric as strings; our figures fit in a double.
+pg.types.setTypeParser(20, (v) => Number(v))
+pg.types.setTypeParser(1700, (v) => Number(v))
+
+export function createDatabase(
+  config: DatabaseConfig,
+  opts: { poolSize?: number } = {},
+): DatabaseHandle {
+  const poolSize = opts.poolSize ?? 10
+  switch (config.engine) {
+    case 'sqlite': {
+      if (config.url !== ':memory:') mkdirSync(dirname(config.url), { recursive: true })
+      const raw = new SQLite(config.url)
+      raw.pragma('journal_mode = WAL')
+      raw.pragma('synchronous = NORMAL')
+      raw.pragma('foreign_keys = ON')
+      raw.pragma('busy_timeout = 10000')
+      const db = new Kysely<Database>({
+        dialect: new ImmediateSqliteDialect({ database: wrapSqlite(raw) }),
+      })
+      return { db, engine: 'sqlite', close: () => db.destroy() }
+    }
+    case 'mysql': {
+      const pool = createPool({
+        uri: config.url,
+        connectionLimit: poolSize,
+        timezone: 'Z',
+        dateStrings: false,
+        decimalNumbers: true,
+        supportBigNumbers: true,
+        connectTimeout: 5000,
+        enableKeepAlive: true,
+      })
+      const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) })
+      return { db, engine: 'mysql', close: () => db.destroy() }
+    }
+    case 'postgres': {
+      const pool = new pg.Pool({
+        connectionString: config.url,
+        max: poolSize,
+        connectionTimeoutMillis: 5000,
+      })
+      // An idle client that loses its server must not crash the process.
+      pool.on('error', () => undefined)
+      // A client that loses its server while checked out emits 'error' too; the query it was
+      // running rejects on its own (→ 503), so the event itself must not crash the process.
+      pool.on('connect', (client) => client.on('error', () => undefined))
+      const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+      return { db, engine: 'postgres', close: () => db.destroy() }
+    }
+  }
+}
+
+/* ---------- dialect helpers: each difference hidden in one place ---------- */
+
+/** SQLite returns timestamps as ISO strings, MySQL/PostgreSQL as Date. */
+export function toDate(v: Date | string): Date {
+  return v instanceof Date ? v : new Date(v)
+}
+export function toDateOrNull(v: Date | string | null | undefined): Date | null {
+  return v == null ? null : toDate(v)
+}
+/** count(*) arrives as number or numeric string depending on the driver. */
+export function toNumber(v: unknown): number {
+  if (v == null) return 0
+  return typeof v === 'number' ? v : Number(v)
+}
+/** 0/1 or boolean → boolean. */
+export function toBool(v: unknown): boolean {
+  return v === true || v === 1 || v === '1'
+}
+
+type TableWithId = {
+  [K in keyof Database]: Database[K] extends { id: unknown } ? K : never
+}[keyof Database]
+
+/** INSERT … and return the new id (MySQL has no RETURNING: use insertId). */
+export async function insertReturningId<T extends TableWithId>(
+  engine: DbEngine,
+  db: Executor,
+  table: T,
+  values: Insertable<Database[T]>,
+): Promise<number> {
+  // The generic table type is too wide for Kysely's overloads; the values type is checked above.
+  const q = db.insertInto(table as 'users').values(values as Insertable<Database['users']>)
+  if (engine === 'mysql') {
+    const r = await q.executeTakeFirstOrThrow()
+    return Number(r.insertId)
+  }
+  const row = await q.returning('id').executeTakeFirstOrThrow()
+  return row.id
+}
+
+/**
+ * Runs fn in a transaction, retrying on deadlocks and serialization failures.
+ * READ COMMITTED on MySQL/PostgreSQL so that a read after a row lock sees what the
+ * previous lock holder committed (MySQL's REPEATABLE READ would read an older snapshot).
+ */
+export async function inTransaction<T>(
+  handle: Pick<DatabaseHandle, 'db' | 'engine'>,
+  fn: (trx: Transaction<Database>) => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const builder = handle.db.transaction()
+      return handle.engine === 'sqlite'
+        ? await builder.execute(fn)
+        : await builder.setIsolationLevel('read committed').execute(fn)
+    } catch (err) {
+      if (attempt >= 5 || !isRetryable(err)) throw err
+      await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20))
+    }
+  }
+}
+
+/**
+ * Locks rows that serialise bookings (a barber's users row, or the shop row) until the
+ * transaction ends. SQLite's BEGIN IMMEDIATE already serialises every writer.
+ */
+export async function lockForBooking(
+  engine: DbEngine,
+  trx: Transaction<Database>,
+  staffIds: number[],
+): Promise<void> {
+  if (engine === 'sqlite') return
+  if (staffIds.length === 0) {
+    const q = trx.selectFrom('locks').select('name').where('name', '=', 'shop')
+    await (engine === 'postgres' ? q.forNoKeyUpdate() : q.forUpdate()).execute()
+    return
+  }
+  const ids = [...new Set(staffIds)].sort((a, b) => a - b)
+  // Ascending id order on every path, so two transactions never wait on each other in a cycle.
+  const q = trx.selectFrom('users').select('id').where('id', 'in', ids).orderBy('id')
+  // FOR NO KEY UPDATE on PostgreSQL does not block foreign-key checks of other inserts.
+  await (engine === 'postgres' ? q.forNoKeyUpdate() : q.forUpdate()).execute()
+}
+
+interface DriverError {
+  code?: string | number
+  errno?: number
+  message?: string
+}
+
+function codeOf(err: unknown): string {
+  const e = err as DriverError | null
+  return e && e.code != null ? String(e.code) : ''
+}
+
+export function isUniqueViolation(err: unknown): boolean {
+  const c = codeOf(err)
+  return (
+    c === '23505' ||
+    c === 'ER_DUP_ENTRY' ||
+    c.startsWith('SQLITE_CONSTRAINT_UNIQUE') ||
+    c === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  )
+}
+
+/** PostgreSQL's exclusion constraint: the second line of defence against double booking. */
+export function isExclusionViolation(err: unknown): boolean {
+  return codeOf(err) === '23P01'
+}
+
+export function isRetryable(err: unknown): boolean {
+  const c = codeOf(err)
+  return ['40P01', '40001', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY'].includes(c)
+}
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'PROTOCOL_CONNECTION_LOST',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08003',
+  '08006',
+  '53300',
+])
+
+/** The database is unreachable or restarting: answer 503, not 500. */
+export function isConnectionError(err: unknown): boolean {
+  if (CONNECTION_CODES.has(codeOf(err))) return true
+  const msg = (err as DriverError | null)?.message ?? ''
+  return /Connection terminated|connect ECONNREFUSED|Pool is closed|timeout exceeded when trying to connect|Can't add new command when connection is in closed state|closed state|not queryable/i.test(
+    msg,
+  )
+}
+
+/** A cheap round trip for readiness checks. */
+export async function ping(db: Db): Promise<void> {
+  await sql`select 1`.execute(db)
+}

@@ -1,0 +1,20 @@
+import type { Kysely } from 'kysely'
+import type { DbEngine } from '../../config.js'
+import * as m0001 from './0001_initial.js'
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyDb = Kysely<any>
+export interface EngineMigration {
+  up(db: AnyDb, engine: DbEngine): Promise<void>
+  down?(db: AnyDb, engine: DbEngine): Promise<void>
+}
+
+/**
+ * Every migration, in order. Listed statically (not read from the directory) so the
+ * same list works from src/ under tsx and from dist/ after tsc. `npm run makemigration`
+ * appends here.
+ */
+export const migrations: Record<string, EngineMigration> = {
+  '0001_initial': m0001,
+  // makemigration: new entries above this line
+}

@@ -1,0 +1,83 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { deliver, dueOutboxIds } from '../notifications/delivery.js'
+import type { Delivery } from '../notifications/delivery.js'
+import type { JobRunner } from './runner.js'
+import { runSweep } from './sweep.js'
+
+/**
+ * The jobs inside the API process (no Redis): a poller over the outbox, woken at once
+ * after each commit, and a timer for the status sweep.
+ */
+export class InProcessRunner implements JobRunner {
+  #timer: NodeJS.Timeout | undefined
+  #sweepTimer: NodeJS.Timeout | undefined
+  #running: Promise<void> | undefined
+  #again = false
+  #stopped = true
+
+  constructor(
+    private readonly delivery: Delivery,
+    private readonly log: FastifyBaseLogger,
+    private readonly opts: { pollMs?: number; sweepSeconds: number },
+  ) {}
+
+  async start(): Promise<void> {
+    this.#stopped = false
+    this.#timer = setInterval(() => this.wake(), this.opts.pollMs ?? 1000)
+    this.#sweepTimer = setInterval(() => void this.#sweep(), this.opts.sweepSeconds * 1000)
+    this.#timer.unref()
+    this.#sweepTimer.unref()
+    this.wake()
+    await this.#sweep()
+  }
+
+  wake(): void {
+    if (this.#stopped) return
+    if (this.#running) {
+      this.#again = true
+      return
+    }
+    this.#running = this.#drain().finally(() => {
+      this.#running = undefined
+      if (this.#again) {
+        this.#again = false
+        this.wake()
+      }
+    })
+  }
+
+  /** Waits until nothing is due (tests use it to await delivery). */
+  async idle(): Promise<void> {
+    while (this.#running) await this.#running
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      for (;;) {
+        if (this.#stopped) return
+        const ids = await dueOutboxIds(this.delivery.ctx.database.db, this.delivery.ctx.now(), 20)
+        if (ids.length === 0) return
+        await Promise.all(ids.map((id) => deliver(this.delivery, id)))
+        // Rows that failed are rescheduled in the future, so the loop ends.
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'outbox delivery pass failed; will retry')
+    }
+  }
+
+  async #sweep(): Promise<void> {
+    if (this.#stopped) return
+    try {
+      await runSweep(this.delivery.ctx)
+    } catch (err) {
+      this.log.warn({ err }, 'status sweep failed; will retry')
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true
+    clearInterval(this.#timer)
+    clearInterval(this.#sweepTimer)
+    await this.idle()
+  }
+}

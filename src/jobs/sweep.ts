@@ -1,0 +1,80 @@
+import type { AppContext } from '../context.js'
+import { inTransaction, toDate } from '../db/database.js'
+import { findReservation } from '../reservations/reservations.repository.js'
+import { applyChange, queueReminderIfDue } from '../reservations/reservations.service.js'
+
+export interface SweepResult {
+  completed: number
+  expired: number
+  reminders: number
+}
+
+const BATCH = 500
+
+/**
+ * The automatic transitions: confirmed and ended → completed; pending and started →
+ * cancelled (expired). Each goes through applyChange, the function a person's request
+ * uses, with compare-and-set: running twice, or on two workers at once, changes nothing more.
+ */
+export async function runSweep(ctx: AppContext): Promise<SweepResult> {
+  const { db } = ctx.database
+  const now = ctx.now()
+  const result: SweepResult = { completed: 0, expired: 0, reminders: 0 }
+  const due = await db
+    .selectFrom('reservations')
+    .select('id')
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('status', '=', 'confirmed'), eb('end_time', '<=', now)]),
+        eb.and([eb('status', '=', 'pending'), eb('start_time', '<=', now)]),
+      ]),
+    )
+    .orderBy('id')
+    .limit(BATCH)
+    .execute()
+  for (const { id } of due) {
+    const outcome = await inTransaction(ctx.database, async (trx) => {
+      const row = await findReservation(trx, id)
+      if (!row) return null
+      if (row.status === 'confirmed' && toDate(row.end_time) <= now) {
+        return (await applyChange(ctx, trx, row, { actorId: null, status: 'completed' }))
+          ? 'completed'
+          : null
+      }
+      if (row.status === 'pending' && toDate(row.start_time) <= now) {
+        const done = await applyChange(ctx, trx, row, {
+          actorId: null,
+          status: 'cancelled',
+          cancelledBy: 'system',
+          reason: 'Expired: not confirmed before the start time.',
+        })
+        return done ? 'expired' : null
+      }
+      return null
+    })
+    if (outcome) result[outcome]++
+  }
+
+  const reminderHorizon = new Date(now.getTime() + ctx.config.reminderHoursBefore * 3600_000)
+  const reminders = await db
+    .selectFrom('reservations')
+    .selectAll()
+    .where('status', '=', 'confirmed')
+    .where('start_time', '>', new Date(now.getTime() + 3600_000))
+    .where('start_time', '<=', reminderHorizon)
+    .where((eb) =>
+      eb.or([
+        eb('reminder_sent_for', 'is', null),
+        eb('reminder_sent_for', '<>', eb.ref('start_time')),
+      ]),
+    )
+    .orderBy('start_time')
+    .limit(BATCH)
+    .execute()
+  for (const row of reminders) {
+    if (await inTransaction(ctx.database, (trx) => queueReminderIfDue(ctx, trx, row)))
+      result.reminders++
+  }
+  if (result.completed + result.expired + result.reminders > 0) ctx.wakeOutbox()
+  return result
+}

@@ -1,0 +1,40 @@
+import type { Executor } from '../db/database.js'
+
+/** What can be sent; each payload carries ids, the handler reloads fresh state. */
+export interface OutboxMessages {
+  'email.welcome': { userId: number }
+  /** To ADMIN_EMAIL. */
+  'email.reservation_created': { reservationId: number }
+  /** A status change (the status it changed to is kept: a later change must not rewrite this mail). */
+  'email.reservation_status': {
+    reservationId: number
+    status: 'confirmed' | 'cancelled' | 'completed' | 'no_show'
+    version: number
+  }
+  'email.reservation_reminder': { reservationId: number; startTime: string }
+}
+export type OutboxKind = keyof OutboxMessages
+
+/** Writes a notification in the caller's transaction (transactional outbox). */
+export async function addToOutbox<K extends OutboxKind>(
+  trx: Executor,
+  now: Date,
+  kind: K,
+  payload: OutboxMessages[K],
+): Promise<void> {
+  await trx
+    .insertInto('outbox')
+    .values({
+      kind,
+      payload: JSON.stringify(payload),
+      status: 'pending',
+      attempts: 0,
+      relays: 0,
+      available_at: now,
+      locked_until: null,
+      last_error: '',
+      created_at: now,
+      sent_at: null,
+    })
+    .execute()
+}

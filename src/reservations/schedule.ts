@@ -1,0 +1,181 @@
+import type { Executor } from '../db/database.js'
+import { toDate } from '../db/database.js'
+import { intersectHours, isOpen, parseHours } from '../shop/hours.js'
+import type { WeeklyHours } from '../shop/hours.js'
+import { ACTIVE_STATUSES } from './reservations.schemas.js'
+
+/**
+ * The one place that decides whether a barber (or the single chair) can take
+ * [start, end) holding them until `hold`. Booking and availability both load a
+ * Schedule and ask `evaluate`, so the two can never disagree.
+ */
+
+interface Busy {
+  start: number
+  end: number
+  reservationId: number | null
+}
+
+export interface StaffHours {
+  id: number
+  hours: WeeklyHours
+}
+
+export interface Schedule {
+  zone: string
+  shopHours: WeeklyHours
+  /** Active staff members with their effective hours (shop ∩ their own). */
+  staff: StaffHours[]
+  /** Busy periods per staff id; key 0 = the single chair (reservations without a barber). */
+  busy: Map<number, Busy[]>
+  /** Shop closures: block everyone. */
+  closures: Busy[]
+}
+
+export type Verdict = 'ok' | 'shop_closed' | 'staff_closed' | 'busy'
+
+const CHAIR = 0
+const MAX_HOLD_MS = (8 * 60 + 240) * 60_000
+const hoursCache = new Map<string, WeeklyHours>()
+
+/** Effective hours of a barber: the shop's, narrowed by their own when set. */
+export function staffHours(shop: WeeklyHours, shopSpec: string, own: string | null): WeeklyHours {
+  if (!own) return shop
+  const key = `${shopSpec}\u0000${own}`
+  let hours = hoursCache.get(key)
+  if (!hours) {
+    hours = intersectHours(shop, parseHours(own))
+    if (hoursCache.size > 1000) hoursCache.clear()
+    hoursCache.set(key, hours)
+  }
+  return hours
+}
+
+/**
+ * Loads everything that can block [from, to): active staff, active reservations and
+ * time off — three queries, whatever the number of barbers or slots.
+ */
+export async function loadSchedule(
+  db: Executor,
+  opts: {
+    from: Date
+    to: Date
+    zone: string
+    shopHours: WeeklyHours
+    shopSpec: string
+    staffIds?: number[]
+  },
+): Promise<Schedule> {
+  let staffQuery = db
+    .selectFrom('users')
+    .select(['id', 'working_hours'])
+    .where('is_staff_member', '=', true)
+    .where('is_active', '=', true)
+  if (opts.staffIds)
+    staffQuery = staffQuery.where('id', 'in', opts.staffIds.length ? opts.staffIds : [-1])
+  const [staffRows, reservations, timeOff] = await Promise.all([
+    staffQuery.orderBy('id').execute(),
+    db
+      .selectFrom('reservations')
+      .select(['id', 'staff_id', 'start_time', 'hold_until'])
+      .where('status', 'in', ACTIVE_STATUSES)
+      .where('start_time', '<', opts.to)
+      // A reservation lasts at most 8 h plus a 4 h buffer: this bound lets the index on
+      // start_time read only the window, not every active reservation before it.
+      .where('start_time', '>', new Date(opts.from.getTime() - MAX_HOLD_MS))
+      .where('hold_until', '>', opts.from)
+      .execute(),
+    db
+      .selectFrom('time_off')
+      .select(['staff_id', 'start_time', 'end_time'])
+      .where('start_time', '<', opts.to)
+      .where('end_time', '>', opts.from)
+      .execute(),
+  ])
+  const busy = new Map<number, Busy[]>()
+  const push = (key: number, b: Busy) => {
+    const list = busy.get(key)
+    if (list) list.push(b)
+    else busy.set(key, [b])
+  }
+  for (const r of reservations) {
+    push(r.staff_id ?? CHAIR, {
+      start: toDate(r.start_time).getTime(),
+      end: toDate(r.hold_until).getTime(),
+      reservationId: r.id,
+    })
+  }
+  const closures: Busy[] = []
+  for (const t of timeOff) {
+    const b = {
+      start: toDate(t.start_time).getTime(),
+      end: toDate(t.end_time).getTime(),
+      reservationId: null,
+    }
+    if (t.staff_id === null) closures.push(b)
+    else push(t.staff_id, b)
+  }
+  return {
+    zone: opts.zone,
+    shopHours: opts.shopHours,
+    staff: staffRows.map((s) => ({
+      id: s.id,
+      hours: staffHours(opts.shopHours, opts.shopSpec, s.working_hours),
+    })),
+    busy,
+    closures,
+  }
+}
+
+function overlaps(
+  list: Busy[] | undefined,
+  start: number,
+  hold: number,
+  exclude: number | null,
+): boolean {
+  if (!list) return false
+  for (const b of list) {
+    // Half-open intervals: 10:00–10:30 and 10:30–11:00 do not overlap.
+    if (b.start < hold && start < b.end && (exclude === null || b.reservationId !== exclude))
+      return true
+  }
+  return false
+}
+
+/**
+ * Whether `staffId` (null: the single chair) can take a reservation from start to end,
+ * held until `hold` (end + the service's clean-up buffer).
+ */
+export function evaluate(
+  s: Schedule,
+  staffId: number | null,
+  start: Date,
+  end: Date,
+  hold: Date,
+  excludeReservationId: number | null = null,
+): Verdict {
+  if (!isOpen(s.shopHours, start, end, s.zone)) return 'shop_closed'
+  if (staffId !== null) {
+    const member = s.staff.find((m) => m.id === staffId)
+    if (!member || (member.hours !== s.shopHours && !isOpen(member.hours, start, end, s.zone)))
+      return 'staff_closed'
+  }
+  const a = start.getTime()
+  const h = hold.getTime()
+  if (overlaps(s.closures, a, h, null)) return 'busy'
+  if (overlaps(s.busy.get(staffId ?? CHAIR), a, h, excludeReservationId)) return 'busy'
+  return 'ok'
+}
+
+/** Active staff who can take the slot, in id order. */
+export function freeStaff(
+  s: Schedule,
+  start: Date,
+  end: Date,
+  hold: Date,
+  exclude: number | null = null,
+): number[] {
+  const out: number[] = []
+  for (const m of s.staff) if (evaluate(s, m.id, start, end, hold, exclude) === 'ok') out.push(m.id)
+  return out
+}
