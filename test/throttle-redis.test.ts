@@ -53,6 +53,18 @@ describe.skipIf(problem !== null)('login throttling kept in Redis', () => {
     expect((await login(t, u.username, PASSWORD, '10.250.0.1')).statusCode).toBe(200)
   })
 
+  it('lets concurrent correct logins of one account through, and still counts failures after', async () => {
+    const u = await t.user()
+    const ip = `10.${Math.floor(Math.random() * 200)}.2.2`
+    const all = await Promise.all(
+      Array.from({ length: 12 }, () => login(t, u.username, PASSWORD, ip)),
+    )
+    expect(all.map((r) => r.statusCode)).toEqual(all.map(() => 200))
+    expect((await login(t, u.username, 'wrong-pass-1', ip)).statusCode).toBe(401)
+    expect((await login(t, u.username, 'wrong-pass-1', ip)).statusCode).toBe(401)
+    expect((await login(t, u.username, PASSWORD, ip)).statusCode).toBe(429)
+  })
+
   it('falls back to the database when Redis is unreachable', async () => {
     const down = await startApp('sqlite', {
       env: { REDIS_URL: 'redis://127.0.0.1:6390', LOGIN_MAX_FAILURES: '2' },

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { AppContext } from '../context.js'
 import type { Executor } from '../db/database.js'
 import {
@@ -19,6 +20,7 @@ import {
 } from '../users/users.repository.js'
 import type { User } from '../users/users.schemas.js'
 import { checkEmail, checkName, checkPhone, checkUsername } from '../users/users.validation.js'
+import type { AttemptOutcome } from './throttle.js'
 import { burnVerifyTime, hashPassword, passwordProblems, verifyPassword } from './passwords.js'
 
 export interface TokenPair {
@@ -134,29 +136,52 @@ export async function login(
   const accountKey = createHash('sha256')
     .update(`${input.username.trim().toLowerCase()}|${address}`)
     .digest('hex')
-  // Count the attempt before checking the password: concurrent guesses cannot all slip in.
-  const locked = await ctx.throttle.attempt(accountKey, ctx.config.loginMaxFailures, now)
-  if (locked > 0) throw Throttled(locked)
-  const addressWait = await ctx.throttle.hit(
-    `loginfail:${address}`,
-    ADDRESS_FAILURES_PER_HOUR,
-    3600,
-    now,
-  )
-  if (addressWait > 0) throw Throttled(addressWait)
-
-  const user = await findUserByLogin(ctx.database.db, input.username)
-  const ok = user
-    ? await verifyPassword(user.password, input.password)
-    : (await burnVerifyTime(input.password), false)
-  if (!user || !ok || !toBool(user.is_active)) throw LOGIN_FAILED()
+  const max = ctx.config.loginMaxFailures
+  await takeAttemptSlot(ctx, accountKey)
+  let outcome: AttemptOutcome = 'released'
+  let user: Awaited<ReturnType<typeof findUserByLogin>>
+  try {
+    // The address cap is counted up front too, and given back when the login is right.
+    const addressWait = await ctx.throttle.hit(
+      `loginfail:${address}`,
+      ADDRESS_FAILURES_PER_HOUR,
+      3600,
+      now,
+    )
+    if (addressWait > 0) throw Throttled(addressWait)
+    user = await findUserByLogin(ctx.database.db, input.username)
+    const ok = user
+      ? await verifyPassword(user.password, input.password)
+      : (await burnVerifyTime(input.password), false)
+    outcome = user && ok && toBool(user.is_active) ? 'succeeded' : 'failed'
+  } finally {
+    await ctx.throttle.settle(accountKey, outcome, max, ctx.now())
+  }
+  if (outcome !== 'succeeded' || !user) throw LOGIN_FAILED()
   await ctx.throttle.refund(`loginfail:${address}`)
-  await ctx.throttle.succeeded(accountKey)
   const tokens = await inTransaction(ctx.database, async (trx) => {
     await trx.updateTable('users').set({ last_login: now }).where('id', '=', user.id).execute()
     return issuePair(ctx, trx, user.id, randomUUID())
   })
   return { ...tokens, user: toUser({ ...user, last_login: now }) }
+}
+
+/** How long a login waits for its turn behind concurrent attempts on the same account. */
+const ATTEMPT_QUEUE_MS = 10_000
+
+/**
+ * Takes a login-attempt slot for the account and address, waiting (with backoff) while
+ * other attempts on it are in flight. A lock is a 429 at once.
+ */
+async function takeAttemptSlot(ctx: AppContext, accountKey: string): Promise<void> {
+  const deadline = performance.now() + ATTEMPT_QUEUE_MS
+  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+    const slot = await ctx.throttle.begin(accountKey, ctx.config.loginMaxFailures, ctx.now())
+    if (slot.kind === 'granted') return
+    if (slot.kind === 'locked') throw Throttled(slot.seconds)
+    if (performance.now() > deadline) throw Throttled(1)
+    await sleep(delay + Math.random() * delay)
+  }
 }
 
 /** Rotation: the refresh token sent is spent; a spent one sent again revokes its family. */

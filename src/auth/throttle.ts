@@ -8,17 +8,30 @@ import { inTransaction, isUniqueViolation, toDate } from '../db/database.js'
 export interface ThrottleStore {
   /** Counts one hit in a fixed window; returns seconds to wait when the limit is passed, else 0. */
   hit(key: string, limit: number, windowSeconds: number, now: Date): Promise<number>
-  /**
-   * Counts a login attempt as a failure up front, atomically (so a burst of concurrent
-   * guesses cannot slip past the limit); a success then calls `succeeded`. From the max-th
-   * failure in a row on, the key is locked for 1 minute, doubling up to 1 hour. Returns the
-   * seconds left when the key is already locked (the attempt is then not counted), else 0.
-   */
-  attempt(key: string, maxFailures: number, now: Date): Promise<number>
   /** Takes back one hit counted by `hit` (a login that turned out right). */
   refund(key: string): Promise<void>
-  succeeded(key: string): Promise<void>
+  /**
+   * Takes a slot for one login attempt on `key` before its password is checked, atomically.
+   * Failures and attempts still in flight together never exceed the limit, so a burst of
+   * concurrent guesses cannot slip past it; concurrent *correct* logins merely wait their
+   * turn (`busy`) instead of being counted as failures. Returns the seconds left when the
+   * key is locked.
+   */
+  begin(key: string, maxFailures: number, now: Date): Promise<AttemptSlot>
+  /**
+   * Settles a slot taken by `begin`. A failure from the max-th in a row on locks the key for
+   * 1 minute, doubling up to 1 hour; a success resets the count; `released` (the attempt
+   * was refused for another reason) only frees the slot.
+   */
+  settle(key: string, outcome: AttemptOutcome, maxFailures: number, now: Date): Promise<void>
 }
+
+export type AttemptSlot =
+  { kind: 'granted' } | { kind: 'busy' } | { kind: 'locked'; seconds: number }
+export type AttemptOutcome = 'failed' | 'succeeded' | 'released'
+
+/** An attempt slot whose process died is forgotten after this long. */
+export const PENDING_TTL_SECONDS = 60
 
 const MAX_LOCK_SECONDS = 3600
 
@@ -60,8 +73,8 @@ export class DbThrottleStore implements ThrottleStore {
     })
   }
 
-  async attempt(key: string, maxFailures: number, now: Date): Promise<number> {
-    return retryOnInsertRace(() => this.#attempt(key, maxFailures, now))
+  async begin(key: string, maxFailures: number, now: Date): Promise<AttemptSlot> {
+    return retryOnInsertRace(() => this.#begin(key, maxFailures, now))
   }
 
   async refund(key: string): Promise<void> {
@@ -73,38 +86,71 @@ export class DbThrottleStore implements ThrottleStore {
       .execute()
   }
 
-  async #attempt(key: string, maxFailures: number, now: Date): Promise<number> {
+  async #begin(key: string, maxFailures: number, now: Date): Promise<AttemptSlot> {
     return inTransaction(this.database, async (trx) => {
       const q = trx.selectFrom('login_failures').selectAll().where('key', '=', key)
       const row = await (this.database.engine === 'sqlite' ? q : q.forUpdate()).executeTakeFirst()
       if (row?.locked_until && toDate(row.locked_until) > now) {
-        return Math.ceil((toDate(row.locked_until).getTime() - now.getTime()) / 1000)
+        return {
+          kind: 'locked',
+          seconds: Math.ceil((toDate(row.locked_until).getTime() - now.getTime()) / 1000),
+        }
       }
-      const failures = (row?.failures ?? 0) + 1
-      let lockouts = row?.lockouts ?? 0
-      let lockedUntil = row?.locked_until ? toDate(row.locked_until) : null
-      if (failures >= maxFailures) {
-        lockouts += 1
-        lockedUntil = new Date(now.getTime() + lockSeconds(lockouts) * 1000)
-      }
+      const pending = row ? livePending(row.pending, row.pending_at, now) : 0
+      if (pending >= attemptBudget(row?.failures ?? 0, maxFailures)) return { kind: 'busy' }
       if (row) {
         await trx
           .updateTable('login_failures')
-          .set({ failures, lockouts, locked_until: lockedUntil, updated_at: now })
+          .set({ pending: pending + 1, pending_at: now, updated_at: now })
           .where('key', '=', key)
           .execute()
       } else {
         await trx
           .insertInto('login_failures')
-          .values({ key, failures, lockouts, locked_until: lockedUntil, updated_at: now })
+          .values({
+            key,
+            failures: 0,
+            lockouts: 0,
+            locked_until: null,
+            pending: 1,
+            pending_at: now,
+            updated_at: now,
+          })
           .execute()
       }
-      return 0
+      return { kind: 'granted' }
     })
   }
 
-  async succeeded(key: string): Promise<void> {
-    await this.database.db.deleteFrom('login_failures').where('key', '=', key).execute()
+  async settle(key: string, outcome: AttemptOutcome, maxFailures: number, now: Date) {
+    await inTransaction(this.database, async (trx) => {
+      const q = trx.selectFrom('login_failures').selectAll().where('key', '=', key)
+      const row = await (this.database.engine === 'sqlite' ? q : q.forUpdate()).executeTakeFirst()
+      if (!row) return
+      const pending = Math.max(0, livePending(row.pending, row.pending_at, now) - 1)
+      if (outcome === 'succeeded' && pending === 0) {
+        await trx.deleteFrom('login_failures').where('key', '=', key).execute()
+        return
+      }
+      let { failures, lockouts } = row
+      let lockedUntil = row.locked_until ? toDate(row.locked_until) : null
+      if (outcome === 'succeeded') {
+        failures = 0
+        lockouts = 0
+        lockedUntil = null
+      } else if (outcome === 'failed') {
+        failures += 1
+        if (failures >= maxFailures) {
+          lockouts += 1
+          lockedUntil = new Date(now.getTime() + lockSeconds(lockouts) * 1000)
+        }
+      }
+      await trx
+        .updateTable('login_failures')
+        .set({ failures, lockouts, locked_until: lockedUntil, pending, updated_at: now })
+        .where('key', '=', key)
+        .execute()
+    })
   }
 
   async #lockCounter(trx: Parameters<Parameters<typeof inTransaction>[1]>[0], key: string) {
@@ -118,6 +164,19 @@ export class DbThrottleStore implements ThrottleStore {
       Math.ceil((windowStart.getTime() + windowSeconds * 1000 - now.getTime()) / 1000),
     )
   }
+}
+
+/**
+ * How many attempts may be in flight at once: what is left of the limit, and after a lockout
+ * has run out, one at a time (its failure locks again, for twice as long).
+ */
+function attemptBudget(failures: number, maxFailures: number): number {
+  return Math.max(1, maxFailures - failures)
+}
+
+function livePending(pending: number, pendingAt: Date | string | null, now: Date): number {
+  if (!pendingAt || pending <= 0) return 0
+  return now.getTime() - toDate(pendingAt).getTime() > PENDING_TTL_SECONDS * 1000 ? 0 : pending
 }
 
 /** Two first hits on a new key both insert; the loser tries again and finds the row. */
@@ -137,12 +196,26 @@ local ttl = redis.call('PTTL', KEYS[1])
 if n > tonumber(ARGV[2]) then redis.call('DECR', KEYS[1]) end
 return {n, ttl}`
 
-const ATTEMPT = `
+// KEYS: failures hash, lock, pending counter. ARGV: max failures, pending ttl (ms).
+const BEGIN = `
 local locked = redis.call('PTTL', KEYS[2])
 if locked > 0 then return locked end
+local f = tonumber(redis.call('HGET', KEYS[1], 'failures') or '0')
+local p = tonumber(redis.call('GET', KEYS[3]) or '0')
+if p >= math.max(1, tonumber(ARGV[1]) - f) then return -1 end
+redis.call('INCR', KEYS[3])
+redis.call('PEXPIRE', KEYS[3], ARGV[2])
+return 0`
+
+// KEYS as BEGIN. ARGV: outcome (failed | succeeded | released), max failures.
+const SETTLE = `
+local p = tonumber(redis.call('GET', KEYS[3]) or '0')
+if p > 0 then redis.call('DECR', KEYS[3]) end
+if ARGV[1] == 'succeeded' then redis.call('DEL', KEYS[1], KEYS[2]) return 0 end
+if ARGV[1] ~= 'failed' then return 0 end
 local f = redis.call('HINCRBY', KEYS[1], 'failures', 1)
 redis.call('PEXPIRE', KEYS[1], 86400000)
-if f >= tonumber(ARGV[1]) then
+if f >= tonumber(ARGV[2]) then
   local l = redis.call('HINCRBY', KEYS[1], 'lockouts', 1)
   local secs = math.min(60 * 2 ^ (l - 1), 3600)
   redis.call('SET', KEYS[2], '1', 'PX', math.floor(secs * 1000))
@@ -197,21 +270,39 @@ export class RedisThrottleStore implements ThrottleStore {
     )
   }
 
-  attempt(key: string, maxFailures: number, now: Date): Promise<number> {
+  #attemptKeys(key: string): [string, string, string] {
+    return [
+      `${this.prefix}fail:${key}`,
+      `${this.prefix}lock:${key}`,
+      `${this.prefix}pending:${key}`,
+    ]
+  }
+
+  begin(key: string, maxFailures: number, now: Date): Promise<AttemptSlot> {
     return this.#or(
-      async () => {
+      async (): Promise<AttemptSlot> => {
         const ms = Number(
           await this.redis.eval(
-            ATTEMPT,
-            2,
-            `${this.prefix}fail:${key}`,
-            `${this.prefix}lock:${key}`,
+            BEGIN,
+            3,
+            ...this.#attemptKeys(key),
             maxFailures,
+            PENDING_TTL_SECONDS * 1000,
           ),
         )
-        return ms > 0 ? Math.ceil(ms / 1000) : 0
+        if (ms > 0) return { kind: 'locked', seconds: Math.ceil(ms / 1000) }
+        return ms < 0 ? { kind: 'busy' } : { kind: 'granted' }
       },
-      () => this.fallback.attempt(key, maxFailures, now),
+      () => this.fallback.begin(key, maxFailures, now),
+    )
+  }
+
+  async settle(key: string, outcome: AttemptOutcome, maxFailures: number, now: Date) {
+    await this.#or(
+      async () => {
+        await this.redis.eval(SETTLE, 3, ...this.#attemptKeys(key), outcome, maxFailures)
+      },
+      () => this.fallback.settle(key, outcome, maxFailures, now),
     )
   }
 
@@ -221,15 +312,6 @@ export class RedisThrottleStore implements ThrottleStore {
         await this.redis.eval(REFUND, 1, this.prefix + key)
       },
       () => this.fallback.refund(key),
-    )
-  }
-
-  async succeeded(key: string): Promise<void> {
-    await this.#or(
-      async () => {
-        await this.redis.del(`${this.prefix}fail:${key}`, `${this.prefix}lock:${key}`)
-      },
-      () => this.fallback.succeeded(key),
     )
   }
 }

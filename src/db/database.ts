@@ -6,6 +6,7 @@ import {
   Kysely,
   MysqlDialect,
   PostgresDialect,
+  SqliteAdapter,
   SqliteDialect,
   SqliteDriver,
   sql,
@@ -81,6 +82,21 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
   override createDriver() {
     return new ImmediateSqliteDriver(this.#config)
+  }
+  override createAdapter() {
+    return new TransactionalDdlSqliteAdapter()
+  }
+}
+
+/**
+ * SQLite's DDL is transactional, but Kysely's adapter says otherwise and takes no migration
+ * lock, so two processes migrating one file raced ("table users already exists"). Saying
+ * so makes the Migrator run in a transaction, which BEGIN IMMEDIATE serialises across
+ * processes: the second one waits, then finds every migration applied.
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true
   }
 }
 

@@ -135,6 +135,8 @@ export interface LoginFailureTable {
   failures: number
   lockouts: number
   locked_until: NullableTimestamp
+  pending: number
+  pending_at: NullableTimestamp
   updated_at: Timestamp
 }
 

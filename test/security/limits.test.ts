@@ -7,6 +7,7 @@
  * The request-timeout check builds the app with `requestTimeoutMs: 1500` and allows Node's
  * connection-check interval on top; it runs once (it does not depend on the database).
  */
+import { createHash } from 'node:crypto'
 import { connect } from 'node:net'
 import { request } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -351,6 +352,54 @@ for (const engine of await dialects()) {
         manyAccounts: Math.min(100, manyAccounts[401] ?? 0),
       })
     }, 120_000)
+
+    it('lets concurrent correct logins of one account through: they wait their turn, not a lockout', async () => {
+      const user = await t.user()
+      const from = '203.0.113.95'
+      const all = await Promise.all(
+        Array.from({ length: 24 }, () =>
+          t.app.inject({
+            method: 'POST',
+            url: '/api/auth/login/',
+            remoteAddress: from,
+            payload: { username: user.username, password: PASSWORD },
+          }),
+        ),
+      )
+      expect(all.map((r) => r.statusCode)).toEqual(all.map(() => 200))
+      // Nothing is left counted against the account afterwards.
+      const wrong = await t.app.inject({
+        method: 'POST',
+        url: '/api/auth/login/',
+        remoteAddress: from,
+        payload: { username: user.username, password: 'wrong' },
+      })
+      expect(wrong.statusCode).toBe(401)
+    }, 60_000)
+
+    it('forgets attempt slots of a process that died mid-login', async () => {
+      const user = await t.user()
+      const from = '203.0.113.96'
+      const key = createHash('sha256')
+        .update(`${user.username.toLowerCase()}|${from}`)
+        .digest('hex')
+      // Five attempts taken and never settled, as by a crashed replica.
+      for (let i = 0; i < 5; i++)
+        expect((await t.runtime.ctx.throttle.begin(key, 5, t.clock.now())).kind).toBe('granted')
+      expect((await t.runtime.ctx.throttle.begin(key, 5, t.clock.now())).kind).toBe('busy')
+      t.clock.advance(61_000)
+      try {
+        const res = await t.app.inject({
+          method: 'POST',
+          url: '/api/auth/login/',
+          remoteAddress: from,
+          payload: { username: user.username, password: PASSWORD },
+        })
+        expect(res.statusCode).toBe(200)
+      } finally {
+        t.clock.real()
+      }
+    })
   })
 }
 

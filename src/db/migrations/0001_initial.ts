@@ -232,6 +232,9 @@ export async function up(db: Kysely<any>, engine: DbEngine): Promise<void> {
       .addColumn('failures', 'integer', notNull)
       .addColumn('lockouts', 'integer', notNull)
       .addColumn('locked_until', t.ts)
+      // Login attempts taken but not yet settled (see ThrottleStore.begin), and since when.
+      .addColumn('pending', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('pending_at', t.ts)
       .addColumn('updated_at', t.ts, notNull),
   ).execute()
 
