@@ -347,7 +347,7 @@ async function main() {
       {
         key: 'health',
         name: 'GET /health/',
-        describe: 'liveness route of the full app (helmet, CORS, auth hook; no database)',
+        describe: 'liveness route of the full app (security headers, CORS, auth and body hooks; no database)',
         kind: 'static',
         path: '/health/',
       },

@@ -110,9 +110,23 @@ for (const engine of await dialects()) {
         headers: { origin: 'https://evil.example.com' },
       })
       expect(evil.headers['access-control-allow-origin']).toBeUndefined()
+      expect(evil.headers['access-control-allow-credentials']).toBeUndefined()
+      const friend = await t.app.inject({
+        method: 'GET',
+        url: '/api/services/',
+        headers: { origin: 'https://shop.example.com' },
+      })
+      expect(friend.headers['access-control-allow-origin']).toBe('https://shop.example.com')
+      expect(friend.headers['access-control-allow-credentials']).toBe('true')
+      expect(friend.headers['access-control-expose-headers']).toContain('ETag')
       const h = await t.req('GET', '/health/')
       expect(h.headers['x-content-type-options']).toBe('nosniff')
-      expect(h.headers['x-frame-options']).toBeDefined()
+      expect(h.headers['x-frame-options']).toBe('DENY')
+      expect(h.headers['strict-transport-security']).toMatch(/max-age=\d+/)
+      expect(h.headers['referrer-policy']).toBe('no-referrer')
+      // No Origin, no CORS headers (only Vary, for caches).
+      expect(h.headers['access-control-allow-origin']).toBeUndefined()
+      expect(h.headers['access-control-allow-credentials']).toBeUndefined()
     })
 
     it('manages the service catalogue: public list, admin writes, prices as two-place decimals', async () => {

@@ -1,5 +1,5 @@
 // The ceiling: the same Fastify version with one route and nothing else (no hooks,
-// no helmet/CORS, no auth lookup, no database). Run as its own child process.
+// no security headers or CORS, no auth lookup, no database). Run as its own child process.
 import Fastify from 'fastify'
 
 const app = Fastify({ logger: false })

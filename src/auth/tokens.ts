@@ -46,22 +46,51 @@ export class TokenService {
     return { token, jti, expiresAt: new Date(exp * 1000) }
   }
 
+  /**
+   * Tokens whose signature and shape were already checked, with their claims: the same
+   * string always verifies the same way, so every later request skips the HMAC (WebCrypto
+   * is asynchronous and costs more than the rest of a cheap request). Time-dependent
+   * checks (exp, iat) still run on every call. Bounded: the oldest entry goes first.
+   */
+  readonly #verified = new Map<string, TokenClaims>()
+  static readonly CACHE_SIZE = 10_000
+
   /** Returns the claims, or null when the token is malformed, forged, expired or of another type. */
   async verify(token: string, type: TokenType, now: Date): Promise<TokenClaims | null> {
     if (token.length > 4096) return null
+    let claims = this.#verified.get(token)
+    if (!claims) {
+      const checked = await this.#check(token)
+      if (!checked) return null
+      claims = checked
+      if (this.#verified.size >= TokenService.CACHE_SIZE)
+        this.#verified.delete(this.#verified.keys().next().value!)
+      this.#verified.set(token, claims)
+    }
+    if (claims.token_type !== type) return null
+    const nowSeconds = now.getTime() / 1000
+    // Expired (jose's rule: exp <= now), or issued in the future beyond a minute of skew.
+    if (claims.exp <= Math.floor(nowSeconds)) return null
+    if (claims.iat > nowSeconds + 60) return null
+    return claims
+  }
+
+  /** Signature, algorithm and the claims' types; null when any is wrong. */
+  async #check(token: string): Promise<TokenClaims | null> {
     try {
       const { payload } = await jwtVerify(token, this.#key, {
         algorithms: ['HS256'],
-        currentDate: now,
         requiredClaims: ['exp', 'iat', 'jti'],
+        // Time is checked by the caller on every use, cached or not.
+        currentDate: new Date(0),
+        clockTolerance: 0,
       })
-      if (payload.token_type !== type) return null
-      // Issued in the future (beyond a minute of clock skew): not ours.
-      if (typeof payload.iat !== 'number' || payload.iat * 1000 > now.getTime() + 60_000)
-        return null
+      if (payload.token_type !== 'access' && payload.token_type !== 'refresh') return null
+      if (typeof payload.iat !== 'number' || typeof payload.exp !== 'number') return null
+      if (typeof payload.jti !== 'string') return null
       const userId = payload.user_id
       if (typeof userId !== 'number' || !Number.isSafeInteger(userId)) return null
-      if (type === 'refresh' && typeof payload.family !== 'string') return null
+      if (payload.token_type === 'refresh' && typeof payload.family !== 'string') return null
       return payload as unknown as TokenClaims
     } catch (err) {
       if (err instanceof joseErrors.JOSEError || err instanceof TypeError) return null

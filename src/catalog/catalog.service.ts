@@ -219,8 +219,8 @@ export function toTimeOff(row: TimeOffRow): TimeOff {
   return {
     id: row.id,
     staff: row.staff_id,
-    start_time: iso(toDate(row.start_time)),
-    end_time: iso(toDate(row.end_time)),
+    start_time: iso(row.start_time),
+    end_time: iso(row.end_time),
     reason: row.reason,
   }
 }

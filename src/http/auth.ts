@@ -51,8 +51,16 @@ export async function resolveActor(ctx: AppContext, req: FastifyRequest): Promis
 export function registerAuth(app: FastifyInstance, ctx: AppContext): void {
   app.decorateRequest('actor', null)
   // onRequest: before the body is read, so a protected route answers 401 before 400.
-  app.addHook('onRequest', async (req) => {
-    req.actor = await resolveActor(ctx, req)
+  // Callback style: a request without credentials (health checks, public lists) costs no promise.
+  app.addHook('onRequest', (req, _reply, done) => {
+    if (!req.headers.authorization) {
+      done()
+      return
+    }
+    resolveActor(ctx, req).then((actor) => {
+      req.actor = actor
+      done()
+    }, done)
   })
 }
 

@@ -1,14 +1,29 @@
 import { parseDateTime } from '../shop/hours.js'
 import type { FieldErrors } from './errors.js'
 
-/** UTC with Z, and without a zero millisecond part, as DRF writes it. */
-export function iso(d: Date): string {
-  const s = d.toISOString()
+/**
+ * UTC with Z, and without a zero millisecond part, as DRF writes it. Takes a Date or a
+ * stored value: SQLite keeps instants as `toISOString()` text, which is used as it is
+ * (no parse and format per field of every row listed).
+ */
+export function iso(d: Date | string): string {
+  const s = typeof d === 'string' && isCanonicalIso(d) ? d : new Date(d).toISOString()
   return s.endsWith('.000Z') ? `${s.slice(0, -5)}Z` : s
 }
 
-export function isoOrNull(d: Date | null): string | null {
-  return d ? iso(d) : null
+export function isoOrNull(d: Date | string | null | undefined): string | null {
+  return d == null ? null : iso(d)
+}
+
+/** `YYYY-MM-DDTHH:MM:SS.mmmZ`, exactly as Date#toISOString writes years 0–9999. */
+function isCanonicalIso(s: string): boolean {
+  return (
+    s.length === 24 &&
+    s.charCodeAt(4) === 45 &&
+    s.charCodeAt(10) === 84 &&
+    s.charCodeAt(19) === 46 &&
+    s.charCodeAt(23) === 90
+  )
 }
 
 export const DATETIME_FORMAT_MESSAGE =

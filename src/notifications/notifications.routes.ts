@@ -37,8 +37,8 @@ function toNotification(row: OutboxRow) {
     attempts: row.attempts,
     last_error: row.last_error,
     payload: JSON.parse(row.payload) as Record<string, unknown>,
-    created_at: iso(toDate(row.created_at)),
-    available_at: iso(toDate(row.available_at)),
+    created_at: iso(row.created_at),
+    available_at: iso(row.available_at),
     sent_at: isoOrNull(row.sent_at ? toDate(row.sent_at) : null),
   }
 }

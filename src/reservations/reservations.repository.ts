@@ -1,5 +1,4 @@
 import type { Executor } from '../db/database.js'
-import { toDate, toDateOrNull } from '../db/database.js'
 import type { ReservationHistoryTable, ReservationRow } from '../db/types.js'
 import type { Selectable } from 'kysely'
 import { iso, isoOrNull } from '../http/datetime.js'
@@ -11,15 +10,15 @@ export function toReservation(row: ReservationRow): Reservation {
     customer: row.customer_id,
     staff: row.staff_id,
     service: row.service_id,
-    start_time: iso(toDate(row.start_time)),
-    end_time: iso(toDate(row.end_time)),
+    start_time: iso(row.start_time),
+    end_time: iso(row.end_time),
     status: row.status,
     notes: row.notes,
-    created_at: iso(toDate(row.created_at)),
-    updated_at: iso(toDate(row.updated_at)),
-    confirmed_at: isoOrNull(toDateOrNull(row.confirmed_at)),
-    completed_at: isoOrNull(toDateOrNull(row.completed_at)),
-    cancelled_at: isoOrNull(toDateOrNull(row.cancelled_at)),
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+    confirmed_at: isoOrNull(row.confirmed_at),
+    completed_at: isoOrNull(row.completed_at),
+    cancelled_at: isoOrNull(row.cancelled_at),
     cancelled_by: row.cancelled_by,
     cancellation_reason: row.cancellation_reason,
   }
@@ -27,12 +26,12 @@ export function toReservation(row: ReservationRow): Reservation {
 
 function toHistoryEntry(h: Selectable<ReservationHistoryTable>): HistoryEntry {
   return {
-    at: iso(toDate(h.at)),
+    at: iso(h.at),
     actor: h.actor_id,
     from_status: h.from_status,
     to_status: h.to_status,
-    start_time: iso(toDate(h.start_time)),
-    end_time: iso(toDate(h.end_time)),
+    start_time: iso(h.start_time),
+    end_time: iso(h.end_time),
   }
 }
 

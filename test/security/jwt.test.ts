@@ -416,6 +416,25 @@ for (const engine of await dialects()) {
       }
     })
 
+    it('still expires a token whose signature was checked (and cached) before', async () => {
+      const me = (token: string) =>
+        t.app.inject({
+          method: 'GET',
+          url: '/api/auth/me/',
+          headers: { authorization: `Bearer ${token}` },
+        })
+      expect((await me(c.valid)).statusCode).toBe(200)
+      t.clock.set(new Date(Date.now() + 61 * 60_000))
+      try {
+        const res = await me(c.valid)
+        expect(res.statusCode).toBe(401)
+        expect(res.json()).toMatchObject({ code: 'token_not_valid' })
+      } finally {
+        t.clock.real()
+      }
+      expect((await me(c.valid)).statusCode).toBe(200)
+    })
+
     for (const entry of CORPUS) {
       it(`refuses: ${entry.name}`, async () => {
         const header = await entry.make(c)
