@@ -347,7 +347,8 @@ async function main() {
       {
         key: 'health',
         name: 'GET /health/',
-        describe: 'liveness route of the full app (security headers, CORS, auth and body hooks; no database)',
+        describe:
+          'liveness route of the full app (security headers, CORS, auth and body hooks; no database)',
         kind: 'static',
         path: '/health/',
       },
