@@ -53,11 +53,84 @@ export function offsetSegments(
   return segments
 }
 
-/** Every figure is a SQL aggregate; at most 24 hour rows and 5 status rows come back to JS. */
-export async function dashboardStats(ctx: AppContext, actor: Actor, q: DashboardQuery) {
-  const { db, engine } = ctx.database
-  const zone = ctx.config.timezone
+export type DashboardStats = Awaited<ReturnType<typeof computeStats>>
+
+interface CacheEntry {
+  token: string
+  /** The figures hold until this instant (ms) at the latest, even with no write. */
+  validUntil: number
+  stats: DashboardStats
+}
+
+/** Per database handle: one cache per running app. */
+const caches = new WeakMap<object, Map<string, CacheEntry>>()
+const CACHE_ENTRIES = 1000
+/** Where the change token is not exact (MySQL), an entry lives this long at most. */
+const INEXACT_TTL_MS = 1000
+
+/**
+ * The figures, from a cache while nothing they depend on has changed: no commit since
+ * (`changeToken`), and none of the time-dependent figures (today, upcoming, new in the last
+ * 30 days) has reached its next boundary. A dashboard polled by several screens costs one
+ * cheap query per request instead of scans of every reservation.
+ */
+export async function dashboardStats(
+  ctx: AppContext,
+  actor: Actor,
+  q: DashboardQuery,
+): Promise<DashboardStats> {
+  validateQuery(q)
+  // Read before the figures: a commit that lands while they are computed changes the token
+  // afterwards, so the entry is never served for data newer than itself.
+  const { token, exact } = await ctx.database.changeToken()
   const now = ctx.now()
+  const key = `${actor.isAdmin ? 'all' : `staff:${actor.id}`}|${q.from ?? ''}|${q.to ?? ''}`
+  let cache = caches.get(ctx.database)
+  if (!cache) caches.set(ctx.database, (cache = new Map()))
+  const hit = cache.get(key)
+  if (hit && hit.token === token && now.getTime() < hit.validUntil) return hit.stats
+  const [stats, validUntil] = await Promise.all([
+    computeStats(ctx, actor, q, now),
+    nextBoundary(ctx, now),
+  ])
+  if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value!)
+  cache.set(key, {
+    token,
+    stats,
+    validUntil: exact ? validUntil : Math.min(validUntil, now.getTime() + INEXACT_TTL_MS),
+  })
+  return stats
+}
+
+/**
+ * The first instant after `now` at which a figure changes by the clock alone: the shop's
+ * next midnight (today), the next start of a pending or confirmed reservation (upcoming),
+ * the 30th-day anniversary of the oldest recent registration (new_last_30_days).
+ */
+async function nextBoundary(ctx: AppContext, now: Date): Promise<number> {
+  const { db } = ctx.database
+  const zone = ctx.config.timezone
+  const monthAgo = new Date(now.getTime() - 30 * 86_400_000)
+  const [nextStart, oldestRecent] = await Promise.all([
+    db
+      .selectFrom('reservations')
+      .select((eb) => eb.fn.min('start_time').as('t'))
+      .where('status', 'in', ['pending', 'confirmed'])
+      .where('start_time', '>', now)
+      .executeTakeFirst(),
+    db
+      .selectFrom('users')
+      .select((eb) => eb.fn.min('date_joined').as('t'))
+      .where('date_joined', '>=', monthAgo)
+      .executeTakeFirst(),
+  ])
+  const bounds = [startOfLocalDay(addDays(localDate(now, zone), 1), zone).getTime()]
+  if (nextStart?.t) bounds.push(toDate(nextStart.t).getTime())
+  if (oldestRecent?.t) bounds.push(toDate(oldestRecent.t).getTime() + 30 * 86_400_000)
+  return Math.min(...bounds)
+}
+
+function validateQuery(q: DashboardQuery): void {
   const errors = new FieldErrors()
   if (q.from !== undefined && !isValidDate(q.from))
     errors.add('from', 'Date has wrong format. Use one of these formats instead: YYYY-MM-DD.')
@@ -70,6 +143,12 @@ export async function dashboardStats(ctx: AppContext, actor: Actor, q: Dashboard
   }
   if (errors.empty && q.from && q.to && q.from > q.to) errors.add('to', 'Must not be before from.')
   errors.throwIfAny()
+}
+
+/** Every figure is a SQL aggregate; at most 24 hour rows and 5 status rows come back to JS. */
+async function computeStats(ctx: AppContext, actor: Actor, q: DashboardQuery, now: Date) {
+  const { db, engine } = ctx.database
+  const zone = ctx.config.timezone
 
   const scope = <O>(qb: SelectQueryBuilder<Database, 'reservations', O>) => {
     let out = qb

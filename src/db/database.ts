@@ -3,7 +3,11 @@ import { dirname } from 'node:path'
 import SQLite from 'better-sqlite3'
 import {
   CompiledQuery,
+  DeleteQueryNode,
+  InsertQueryNode,
   Kysely,
+  RawNode,
+  UpdateQueryNode,
   MysqlDialect,
   PostgresDialect,
   SqliteAdapter,
@@ -12,6 +16,12 @@ import {
   sql,
 } from 'kysely'
 import type {
+  KyselyPlugin,
+  PluginTransformQueryArgs,
+  PluginTransformResultArgs,
+  QueryResult,
+  RootOperationNode,
+  UnknownRow,
   DatabaseConnection,
   Insertable,
   SqliteDatabase,
@@ -30,6 +40,17 @@ export interface DatabaseHandle {
   db: Db
   engine: DbEngine
   close(): Promise<void>
+  /**
+   * A value that changes whenever a committed write may have changed the data, for caches
+   * of derived figures. `exact`: it changes for every commit of every process.
+   *  - SQLite: PRAGMA data_version (bumped by other connections' commits) plus this
+   *    connection's own write statements — exact.
+   *  - PostgreSQL: the current MVCC snapshot (xmin:xmax:in-progress); it stays the same only
+   *    while no transaction commits — exact.
+   *  - MySQL/MariaDB offer no cheap signal of other sessions' commits: this process's own
+   *    write statements only — not exact, so a cache must also bound an entry's age.
+   */
+  changeToken(): Promise<{ token: string; exact: boolean }>
 }
 
 /** SQLite binds neither Date nor boolean: store ISO-8601 UTC text (sortable) and 0/1. */
@@ -39,7 +60,12 @@ function sqliteParam(v: unknown): unknown {
   return v
 }
 
+/** Write statements this process ran per SQLite handle (PRAGMA data_version omits them). */
+const sqliteWrites = new WeakMap<SQLite.Database, { n: number }>()
+
 function wrapSqlite(raw: SQLite.Database): SqliteDatabase {
+  const writes = { n: 0 }
+  sqliteWrites.set(raw, writes)
   // Kysely prepares every query anew; compiled statements are reusable, so keep the recent ones.
   const cache = new Map<string, SQLite.Statement>()
   return {
@@ -55,8 +81,14 @@ function wrapSqlite(raw: SQLite.Database): SqliteDatabase {
       const map = (params: ReadonlyArray<unknown>) => params.map(sqliteParam)
       return {
         reader: s.reader,
-        all: (params) => s.all(map(params)),
-        run: (params) => s.run(map(params)),
+        all: (params) => {
+          if (!s.readonly) writes.n++
+          return s.all(map(params))
+        },
+        run: (params) => {
+          writes.n++
+          return s.run(map(params))
+        },
         iterate: (params) => s.iterate(map(params)),
       }
     },
@@ -100,6 +132,25 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
   }
 }
 
+/** Counts the write statements (and raw SQL, which may write) this process sends. */
+class WriteCounter implements KyselyPlugin {
+  n = 0
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    const { node } = args
+    if (
+      InsertQueryNode.is(node) ||
+      UpdateQueryNode.is(node) ||
+      DeleteQueryNode.is(node) ||
+      RawNode.is(node)
+    )
+      this.n++
+    return node
+  }
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    return args.result
+  }
+}
+
 // PostgreSQL returns bigint (count(*)) and numeric as strings; our figures fit in a double.
 pg.types.setTypeParser(20, (v) => Number(v))
 pg.types.setTypeParser(1700, (v) => Number(v))
@@ -120,7 +171,16 @@ export function createDatabase(
       const db = new Kysely<Database>({
         dialect: new ImmediateSqliteDialect({ database: wrapSqlite(raw) }),
       })
-      return { db, engine: 'sqlite', close: () => db.destroy() }
+      const writes = sqliteWrites.get(raw)!
+      return {
+        db,
+        engine: 'sqlite',
+        close: () => db.destroy(),
+        changeToken: async () => ({
+          token: `${String(raw.pragma('data_version', { simple: true }))}:${writes.n}`,
+          exact: true,
+        }),
+      }
     }
     case 'mysql': {
       const pool = createPool({
@@ -133,8 +193,14 @@ export function createDatabase(
         connectTimeout: 5000,
         enableKeepAlive: true,
       })
-      const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) })
-      return { db, engine: 'mysql', close: () => db.destroy() }
+      const writes = new WriteCounter()
+      const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }), plugins: [writes] })
+      return {
+        db,
+        engine: 'mysql',
+        close: () => db.destroy(),
+        changeToken: async () => ({ token: `w${writes.n}`, exact: false }),
+      }
     }
     case 'postgres': {
       const pool = new pg.Pool({
@@ -148,7 +214,17 @@ export function createDatabase(
       // running rejects on its own (→ 503), so the event itself must not crash the process.
       pool.on('connect', (client) => client.on('error', () => undefined))
       const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
-      return { db, engine: 'postgres', close: () => db.destroy() }
+      return {
+        db,
+        engine: 'postgres',
+        close: () => db.destroy(),
+        changeToken: async () => {
+          const { rows } = await sql<{ s: string }>`select pg_current_snapshot()::text as s`.execute(
+            db,
+          )
+          return { token: rows[0]!.s, exact: true }
+        },
+      }
     }
   }
 }
