@@ -33,6 +33,13 @@ const BENCH = dirname(fileURLToPath(import.meta.url))
 const ROOT = dirname(BENCH)
 const OPENING_HOURS = `mon-sun ${hhmm(OPEN_FROM)}-${hhmm(OPEN_TO)}`
 const STORM = 200
+const RATIO_ROUNDS = 5
+
+function median(xs) {
+  const v = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(v.length / 2)
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2
+}
 
 function hhmm(min) {
   return `${String(Math.floor(min / 60)).padStart(2, '0')}:${String(min % 60).padStart(2, '0')}`
@@ -445,23 +452,26 @@ async function main() {
       },
     ].filter((s) => !only || only.has(s.key))
 
+    const startBare = async () => {
+      const barePort = await freePort()
+      bare = fork(join(BENCH, 'lib', 'bare-server.mjs'), [], {
+        env: { ...env, PORT: String(barePort) },
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      })
+      await new Promise((resolve, reject) => {
+        bare.once('message', resolve)
+        bare.once('exit', (c) => reject(new Error(`bare server exited (${c})`)))
+      })
+      return { url: `http://127.0.0.1:${barePort}`, pid: bare.pid }
+    }
+
     const rows = []
     let storm
     for (const s of scenarios) {
       let url = base
       let pid = server.pid
       if (s.target === 'bare') {
-        const barePort = await freePort()
-        bare = fork(join(BENCH, 'lib', 'bare-server.mjs'), [], {
-          env: { ...env, PORT: String(barePort) },
-          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        })
-        await new Promise((resolve, reject) => {
-          bare.once('message', resolve)
-          bare.once('exit', (c) => reject(new Error(`bare server exited (${c})`)))
-        })
-        url = `http://127.0.0.1:${barePort}`
-        pid = bare.pid
+        ;({ url, pid } = await startBare())
       }
       if (s.kind !== 'create' && s.method !== 'POST') {
         // Preflight: one request must answer 200, or the figures would measure an error path.
@@ -525,6 +535,29 @@ async function main() {
       }
     }
 
+    // The health/bare ratio from one pair of runs minutes apart moves with whatever else the
+    // machine does; alternate short runs of the two and take the median of the ratios.
+    const healthScenario = scenarios.find((s) => s.key === 'health')
+    const bareScenario = scenarios.find((s) => s.key === 'bare')
+    const ratioRounds = []
+    if (healthScenario && bareScenario) {
+      const { url: bareUrl } = await startBare()
+      const roundSeconds = Math.min(duration, 3)
+      process.stdout.write(
+        `  health/bare ratio, ${RATIO_ROUNDS} alternating ${roundSeconds}-s rounds: `,
+      )
+      for (let i = 0; i < RATIO_ROUNDS; i++) {
+        const spec = { connections, duration: roundSeconds, warmup: 0 }
+        const h = await load.run({ ...healthScenario, ...spec, url: base }, 'measure')
+        const b = await load.run({ ...bareScenario, ...spec, url: bareUrl }, 'measure')
+        ratioRounds.push(h.reqPerSec / b.reqPerSec)
+        process.stdout.write(`${(100 * ratioRounds.at(-1)).toFixed(0)} % `)
+      }
+      process.stdout.write('\n')
+      await stopChild(bare, 'bare server')
+      bare = undefined
+    }
+
     const serverPeakRssKb = readStatusKb(server.pid, 'VmHWM')
     await load.stop()
     load = undefined
@@ -575,7 +608,12 @@ async function main() {
         seedMs: fixture.seedMs,
       },
       scenarios: rows,
-      healthVsBare: health && bareRow ? rate(health) / rate(bareRow) : null,
+      healthVsBare: ratioRounds.length
+        ? median(ratioRounds)
+        : health && bareRow
+          ? rate(health) / rate(bareRow)
+          : null,
+      healthVsBareRounds: ratioRounds,
       storm,
       serverIdleRssKb,
       serverPeakRssKb,

@@ -122,7 +122,11 @@ export function markdown(report) {
   lines.push('')
   if (report.healthVsBare != null) {
     lines.push(
-      `\`GET /health/\` of the app runs at **${(100 * report.healthVsBare).toFixed(0)} %** of the bare Fastify route (the HTTP stack's ceiling on this machine).`,
+      `\`GET /health/\` of the app runs at **${(100 * report.healthVsBare).toFixed(0)} %** of the bare Fastify route (the HTTP stack's ceiling on this machine)${
+        report.healthVsBareRounds?.length
+          ? `: the median of ${report.healthVsBareRounds.length} alternating rounds (${report.healthVsBareRounds.map((r) => `${(100 * r).toFixed(0)} %`).join(', ')}), which a single pair of runs minutes apart on a shared machine cannot give`
+          : ''
+      }.`,
     )
   }
   if (report.storm) {

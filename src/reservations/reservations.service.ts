@@ -453,7 +453,7 @@ export async function createReservation(
         { staffId: body.staff ?? undefined, start: start!, end: end!, hold },
         null,
       )
-      const id = await insertReturningId(ctx.database.engine, trx, 'reservations', {
+      const values = {
         customer_id: customerId,
         staff_id: staffId,
         service_id: service?.id ?? null,
@@ -471,7 +471,10 @@ export async function createReservation(
         cancellation_reason: '',
         version: 1,
         reminder_sent_for: null,
-      })
+      } satisfies Omit<ReservationRow, 'id'>
+      const id = await insertReturningId(ctx.database.engine, trx, 'reservations', values)
+      // What was just written, without reading it back inside the locked section.
+      const created: ReservationRow = { id, ...values }
       await trx
         .insertInto('reservation_history')
         .values({
@@ -486,7 +489,6 @@ export async function createReservation(
         .execute()
       if (ctx.config.adminEmail)
         await addToOutbox(trx, now, 'email.reservation_created', { reservationId: id })
-      const created = (await findReservation(trx, id))!
       if (status === 'confirmed') {
         await addToOutbox(trx, now, 'email.reservation_status', {
           reservationId: id,
