@@ -465,6 +465,31 @@ async function main() {
       return { url: `http://127.0.0.1:${barePort}`, pid: bare.pid }
     }
 
+    // The health/bare ratio from one pair of runs minutes apart moves with whatever else the
+    // machine does; alternate short runs of the two and take the median of the ratios.
+    // Run right after the two scenarios, before any write fills the outbox the in-process
+    // runner then works through.
+    const healthScenario = scenarios.find((s) => s.key === 'health')
+    const bareScenario = scenarios.find((s) => s.key === 'bare')
+    const ratioRounds = []
+    const runRatioRounds = async () => {
+      const { url: bareUrl } = await startBare()
+      const roundSeconds = Math.min(duration, 3)
+      process.stdout.write(
+        `  health/bare ratio, ${RATIO_ROUNDS} alternating ${roundSeconds}-s rounds: `,
+      )
+      for (let i = 0; i < RATIO_ROUNDS; i++) {
+        const spec = { connections, duration: roundSeconds, warmup: 0 }
+        const h = await load.run({ ...healthScenario, ...spec, url: base }, 'measure')
+        const b = await load.run({ ...bareScenario, ...spec, url: bareUrl }, 'measure')
+        ratioRounds.push(h.reqPerSec / b.reqPerSec)
+        process.stdout.write(`${(100 * ratioRounds.at(-1)).toFixed(0)} % `)
+      }
+      process.stdout.write('\n')
+      await stopChild(bare, 'bare server')
+      bare = undefined
+    }
+
     const rows = []
     let storm
     for (const s of scenarios) {
@@ -505,6 +530,7 @@ async function main() {
       if (s.target === 'bare') {
         await stopChild(bare, 'bare server')
         bare = undefined
+        if (healthScenario) await runRatioRounds()
       }
       await drain(base)
       if (s.key === 'storm') {
@@ -533,29 +559,6 @@ async function main() {
           `    WARNING: ${s.name} had failures: ${JSON.stringify(result.statusCodes)}, ${result.errors} errors, ${result.timeouts} timeouts`,
         )
       }
-    }
-
-    // The health/bare ratio from one pair of runs minutes apart moves with whatever else the
-    // machine does; alternate short runs of the two and take the median of the ratios.
-    const healthScenario = scenarios.find((s) => s.key === 'health')
-    const bareScenario = scenarios.find((s) => s.key === 'bare')
-    const ratioRounds = []
-    if (healthScenario && bareScenario) {
-      const { url: bareUrl } = await startBare()
-      const roundSeconds = Math.min(duration, 3)
-      process.stdout.write(
-        `  health/bare ratio, ${RATIO_ROUNDS} alternating ${roundSeconds}-s rounds: `,
-      )
-      for (let i = 0; i < RATIO_ROUNDS; i++) {
-        const spec = { connections, duration: roundSeconds, warmup: 0 }
-        const h = await load.run({ ...healthScenario, ...spec, url: base }, 'measure')
-        const b = await load.run({ ...bareScenario, ...spec, url: bareUrl }, 'measure')
-        ratioRounds.push(h.reqPerSec / b.reqPerSec)
-        process.stdout.write(`${(100 * ratioRounds.at(-1)).toFixed(0)} % `)
-      }
-      process.stdout.write('\n')
-      await stopChild(bare, 'bare server')
-      bare = undefined
     }
 
     const serverPeakRssKb = readStatusKb(server.pid, 'VmHWM')
