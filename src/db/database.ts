@@ -219,9 +219,9 @@ export function createDatabase(
         engine: 'postgres',
         close: () => db.destroy(),
         changeToken: async () => {
-          const { rows } = await sql<{ s: string }>`select pg_current_snapshot()::text as s`.execute(
-            db,
-          )
+          const { rows } = await sql<{
+            s: string
+          }>`select pg_current_snapshot()::text as s`.execute(db)
           return { token: rows[0]!.s, exact: true }
         },
       }
@@ -292,25 +292,27 @@ export async function inTransaction<T>(
 }
 
 /**
- * Locks rows that serialise bookings (a barber's users row, or the shop row) until the
- * transaction ends. SQLite's BEGIN IMMEDIATE already serialises every writer.
+ * Takes the booking lock of one barber (null: the single chair of a shop without barbers)
+ * until the transaction ends: a row of `locks`, written with an upsert so it exists from the
+ * first booking on. Not the barber's users row: on MySQL a reservation's insert holds a
+ * shared lock on it (foreign-key check), and two bookings that both inserted, then asked for
+ * the exclusive lock, would deadlock. SQLite's BEGIN IMMEDIATE already serialises every writer.
  */
 export async function lockForBooking(
   engine: DbEngine,
   trx: Transaction<Database>,
-  staffIds: number[],
+  staffId: number | null,
 ): Promise<void> {
   if (engine === 'sqlite') return
-  if (staffIds.length === 0) {
-    const q = trx.selectFrom('locks').select('name').where('name', '=', 'shop')
-    await (engine === 'postgres' ? q.forNoKeyUpdate() : q.forUpdate()).execute()
-    return
-  }
-  const ids = [...new Set(staffIds)].sort((a, b) => a - b)
-  // Ascending id order on every path, so two transactions never wait on each other in a cycle.
-  const q = trx.selectFrom('users').select('id').where('id', 'in', ids).orderBy('id')
-  // FOR NO KEY UPDATE on PostgreSQL does not block foreign-key checks of other inserts.
-  await (engine === 'postgres' ? q.forNoKeyUpdate() : q.forUpdate()).execute()
+  const name = staffId === null ? 'shop' : `staff:${staffId}`
+  const insert = trx.insertInto('locks').values({ name })
+  await (
+    engine === 'mysql'
+      ? insert.onDuplicateKeyUpdate({ name: sql<string>`name` })
+      : insert.onConflict((oc) =>
+          oc.column('name').doUpdateSet({ name: (eb) => eb.ref('excluded.name') }),
+        )
+  ).execute()
 }
 
 interface DriverError {
@@ -340,6 +342,8 @@ export function isExclusionViolation(err: unknown): boolean {
 }
 
 export function isRetryable(err: unknown): boolean {
+  // A domain error may ask for another try (a race lost that a fresh read can avoid).
+  if ((err as { retryable?: unknown } | null)?.retryable === true) return true
   const c = codeOf(err)
   return ['40P01', '40001', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY'].includes(c)
 }

@@ -6,6 +6,7 @@ import type { Executor } from '../db/database.js'
 import {
   inTransaction,
   insertReturningId,
+  isExclusionViolation,
   isUniqueViolation,
   lockForBooking,
   toBool,
@@ -15,6 +16,7 @@ import {
 import type { CancelledBy, ReservationRow, ReservationStatus, ServiceRow } from '../db/types.js'
 import type { Actor } from '../http/auth.js'
 import { readDateTime } from '../http/datetime.js'
+import type { ApiError } from '../http/errors.js'
 import {
   FieldErrors,
   Forbidden,
@@ -35,8 +37,8 @@ import type {
   ReservationListQuery,
   UpdateReservationBody,
 } from './reservations.schemas.js'
-import { STATUSES } from './reservations.schemas.js'
-import { evaluate, loadSchedule } from './schedule.js'
+import { ACTIVE_STATUSES, STATUSES } from './reservations.schemas.js'
+import { evaluate, loadSchedule, MAX_HOLD_MS } from './schedule.js'
 
 type Trx = Transaction<Tables>
 
@@ -149,9 +151,19 @@ interface Placement {
 }
 
 /**
- * Lock, then check: takes the lock that serialises bookings of the barber(s) concerned,
- * loads what could conflict and decides. Returns the barber id (null: single-chair shop).
- * Must run inside the transaction that then writes the reservation.
+ * Booking without double booking is two steps around the write, in one transaction:
+ *
+ * 1. `place` (before writing): opening hours, working hours, time off and the barber's other
+ *    reservations, from a plain read; picks the barber (the first free one, in the order
+ *    availability lists them, when none is named). 400/409 from here change nothing.
+ * 2. `holdPlacement` (after writing, just before commit): takes the barber's booking lock
+ *    and looks again, under it, for an active reservation of that barber overlapping the one
+ *    written. Whoever takes the lock second sees the first one's commit (READ COMMITTED
+ *    reads what was committed before each statement), so of two overlapping bookings the
+ *    second is refused; the lock is held only for one query and the commit.
+ *
+ * SQLite takes its write lock at BEGIN IMMEDIATE, so step 1 already reads under it.
+ * PostgreSQL's exclusion constraint is a second line behind both.
  */
 async function place(
   ctx: AppContext,
@@ -159,38 +171,24 @@ async function place(
   p: Placement,
   exclude: number | null,
 ): Promise<number | null> {
-  const { engine } = ctx.database
   const { config } = ctx
-  let candidates: number[]
-  if (p.staffId != null) {
-    candidates = [p.staffId]
-  } else {
-    const staff = await trx
-      .selectFrom('users')
-      .select('id')
-      .where('is_staff_member', '=', true)
-      .where('is_active', '=', true)
-      .orderBy('id')
-      .execute()
-    candidates = staff.map((s) => s.id)
-  }
-  // No barbers at all: the shop is one chair, and the shop row is the lock.
-  const oneChair = p.staffId === null || candidates.length === 0
-  await lockForBooking(engine, trx, oneChair ? [] : candidates)
   const schedule = await loadSchedule(trx, {
     from: p.start,
     to: p.hold,
     zone: config.timezone,
     shopHours: config.openingHours,
     shopSpec: config.openingHoursSpec,
-    staffIds: oneChair ? [] : candidates,
+    // Every active barber when none is named (the candidates), else the one named.
+    staffIds: p.staffId == null ? undefined : [p.staffId],
   })
-  if (oneChair) {
+  // No barbers at all: the shop is one chair.
+  if (p.staffId === null || (p.staffId === undefined && schedule.staff.length === 0)) {
     const verdict = evaluate(schedule, null, p.start, p.end, p.hold, exclude)
     if (verdict === 'ok') return null
     if (verdict === 'busy') throw SlotUnavailable()
     throw outsideHours(verdict)
   }
+  const candidates = p.staffId != null ? [p.staffId] : schedule.staff.map((m) => m.id)
   let sawOpen = false
   for (const id of candidates) {
     const verdict = evaluate(schedule, id, p.start, p.end, p.hold, exclude)
@@ -200,6 +198,42 @@ async function place(
     if (verdict === 'staff_closed' && p.staffId != null) throw outsideHours(verdict)
   }
   throw SlotUnavailable(sawOpen ? undefined : 'No staff member works at the requested time.')
+}
+
+/**
+ * Step 2 of a booking (see `place`): under the barber's lock, refuses the reservation just
+ * written (`reservationId`) if an active one of the same barber overlaps it. An
+ * auto-assigned barber taken meanwhile is a retry of the whole transaction (another barber
+ * may be free), not a refusal.
+ */
+async function holdPlacement(
+  ctx: AppContext,
+  trx: Trx,
+  staffId: number | null,
+  p: Pick<Placement, 'start' | 'hold'>,
+  reservationId: number,
+  autoAssigned: boolean,
+): Promise<void> {
+  const { engine } = ctx.database
+  if (engine === 'sqlite') return
+  await lockForBooking(engine, trx, staffId)
+  const clash = await trx
+    .selectFrom('reservations')
+    .select('id')
+    .where('staff_id', staffId === null ? 'is' : '=', staffId)
+    .where('status', 'in', ACTIVE_STATUSES)
+    .where('id', '<>', reservationId)
+    .where('start_time', '<', p.hold)
+    .where('start_time', '>', new Date(p.start.getTime() - MAX_HOLD_MS))
+    .where('hold_until', '>', p.start)
+    .limit(1)
+    .executeTakeFirst()
+  if (clash) throw autoAssigned ? SlotTaken() : SlotUnavailable()
+}
+
+/** The barber auto-assigned was booked by a concurrent request: try again from a fresh read. */
+function SlotTaken(): ApiError & { retryable: true } {
+  return Object.assign(SlotUnavailable(), { retryable: true as const })
 }
 
 function outsideHours(verdict: 'shop_closed' | 'staff_closed'): ValidationFailed {
@@ -447,12 +481,8 @@ export async function createReservation(
           })
           .execute()
       }
-      const staffId = await place(
-        ctx,
-        trx,
-        { staffId: body.staff ?? undefined, start: start!, end: end!, hold },
-        null,
-      )
+      const placement = { staffId: body.staff ?? undefined, start: start!, end: end!, hold }
+      const staffId = await place(ctx, trx, placement, null)
       const values = {
         customer_id: customerId,
         staff_id: staffId,
@@ -472,7 +502,12 @@ export async function createReservation(
         version: 1,
         reminder_sent_for: null,
       } satisfies Omit<ReservationRow, 'id'>
-      const id = await insertReturningId(ctx.database.engine, trx, 'reservations', values)
+      const id = await insertReturningId(ctx.database.engine, trx, 'reservations', values).catch(
+        (err: unknown) => {
+          // PostgreSQL's exclusion constraint saw a concurrent booking of the barber picked.
+          throw body.staff == null && isExclusionViolation(err) ? SlotTaken() : err
+        },
+      )
       // What was just written, without reading it back inside the locked section.
       const created: ReservationRow = { id, ...values }
       await trx
@@ -505,6 +540,7 @@ export async function createReservation(
           .where('key', '=', idempotencyKey)
           .execute()
       }
+      await holdPlacement(ctx, trx, staffId, placement, id, body.staff == null)
       return created
     })
     ctx.wakeOutbox()
@@ -676,6 +712,13 @@ export async function updateReservation(
       customerId: body.customer ?? undefined,
     }
     let move: Change['move']
+    let held:
+      | {
+          staffId: number | null
+          placement: Pick<Placement, 'start' | 'hold'>
+          autoAssigned: boolean
+        }
+      | undefined
     if (wantsMove) {
       const newService =
         body.service === undefined
@@ -704,39 +747,33 @@ export async function updateReservation(
       e.throwIfAny()
       const hold = new Date(newEnd.getTime() + (newService?.buffer_after_minutes ?? 0) * 60_000)
       const newStaff = body.staff !== undefined ? body.staff : row.staff_id
-      const staffId = await place(
-        ctx,
-        trx,
-        {
-          staffId: newStaff === null && row.staff_id !== null ? undefined : newStaff,
-          start: newStart,
-          end: newEnd,
-          hold,
-        },
-        row.id,
-      )
+      const wanted = newStaff === null && row.staff_id !== null ? undefined : newStaff
+      const placement = { staffId: wanted, start: newStart, end: newEnd, hold }
+      const staffId = await place(ctx, trx, placement, row.id)
+      held = { staffId, placement, autoAssigned: wanted === undefined }
       move = { start: newStart, end: newEnd, hold, staffId, serviceId: newService?.id ?? null }
       const reassigned = staffId !== row.staff_id
       // A confirmed booking that moves must be confirmed again.
       if ((timesChanged || reassigned) && row.status === 'confirmed' && !status)
         change.status = 'pending'
     } else if (status === 'confirmed') {
-      // Confirming keeps a reservation active: check again under the lock.
-      await place(
-        ctx,
-        trx,
-        {
-          staffId: row.staff_id,
-          start: toDate(row.start_time),
-          end: toDate(row.end_time),
-          hold: toDate(row.hold_until),
-        },
-        row.id,
-      )
+      // Confirming keeps a reservation active: check it again.
+      const placement = {
+        staffId: row.staff_id,
+        start: toDate(row.start_time),
+        end: toDate(row.end_time),
+        hold: toDate(row.hold_until),
+      }
+      await place(ctx, trx, placement, row.id)
+      held = { staffId: row.staff_id, placement, autoAssigned: false }
     }
     change.move = move
     const result = await applyChange(ctx, trx, row, change)
     if (!result) throw PreconditionFailed()
+    if (held) {
+      const { staffId, placement, autoAssigned } = held
+      await holdPlacement(ctx, trx, staffId, placement, row.id, autoAssigned)
+    }
     return result
   })
   ctx.wakeOutbox()

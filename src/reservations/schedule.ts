@@ -35,7 +35,8 @@ export interface Schedule {
 export type Verdict = 'ok' | 'shop_closed' | 'staff_closed' | 'busy'
 
 const CHAIR = 0
-const MAX_HOLD_MS = (8 * 60 + 240) * 60_000
+/** The longest a reservation holds its barber: 8 h plus a 4 h clean-up buffer. */
+export const MAX_HOLD_MS = (8 * 60 + 240) * 60_000
 const hoursCache = new Map<string, WeeklyHours>()
 
 /** Effective hours of a barber: the shop's, narrowed by their own when set. */
