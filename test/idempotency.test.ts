@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runSweep } from '../src/jobs/sweep.js'
 import { dialects, json, startApp } from './helpers.js'
 import type { TestApp, TestUser } from './helpers.js'
 
@@ -207,6 +208,25 @@ for (const engine of await dialects()) {
         expect(res.statusCode, res.body).toBe(201)
         expect(json<Reservation>(res).id).not.toBe(json<Reservation>(first).id)
         expect(json<Reservation>(res).start_time).toBe(fresh.start_time)
+      } finally {
+        t.clock.set(NOW)
+      }
+    })
+
+    it('the sweep removes keys past their 24 hours, and only those', async () => {
+      const old = await post(u2, { ...slot(), staff: barber.id }, 'key-purged')
+      expect(old.statusCode).toBe(201)
+      try {
+        t.clock.set(new Date(Date.parse(NOW) + 20 * 3600_000))
+        expect((await post(u2, { ...slot(), staff: barber.id }, 'key-kept')).statusCode).toBe(201)
+        t.clock.set(new Date(Date.parse(NOW) + 25 * 3600_000))
+        await runSweep(t.runtime.ctx)
+        const keys = await t.database.db
+          .selectFrom('idempotency_keys')
+          .select('key')
+          .where('user_id', '=', u2.id)
+          .execute()
+        expect(keys.map((k) => k.key)).toEqual(['key-kept'])
       } finally {
         t.clock.set(NOW)
       }

@@ -62,8 +62,11 @@ interface CacheEntry {
   stats: DashboardStats
 }
 
-/** Per database handle: one cache per running app. */
-const caches = new WeakMap<object, Map<string, CacheEntry>>()
+/** Per database handle (one per running app): the entries, and the computations running. */
+const caches = new WeakMap<
+  object,
+  { entries: Map<string, CacheEntry>; inFlight: Map<string, Promise<DashboardStats>> }
+>()
 const CACHE_ENTRIES = 1000
 /** Where the change token is not exact (MySQL), an entry lives this long at most. */
 const INEXACT_TTL_MS = 1000
@@ -85,21 +88,35 @@ export async function dashboardStats(
   const { token, exact } = await ctx.database.changeToken()
   const now = ctx.now()
   const key = `${actor.isAdmin ? 'all' : `staff:${actor.id}`}|${q.from ?? ''}|${q.to ?? ''}`
-  let cache = caches.get(ctx.database)
-  if (!cache) caches.set(ctx.database, (cache = new Map()))
+  let state = caches.get(ctx.database)
+  if (!state) caches.set(ctx.database, (state = { entries: new Map(), inFlight: new Map() }))
+  const { entries: cache, inFlight } = state
   const hit = cache.get(key)
   if (hit && hit.token === token && now.getTime() < hit.validUntil) return hit.stats
-  const [stats, validUntil] = await Promise.all([
-    computeStats(ctx, actor, q, now),
-    nextBoundary(ctx, now),
-  ])
-  if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value!)
-  cache.set(key, {
-    token,
-    stats,
-    validUntil: exact ? validUntil : Math.min(validUntil, now.getTime() + INEXACT_TTL_MS),
-  })
-  return stats
+  // Requests that arrive while the same figures are being computed (same key, same token)
+  // wait for that computation instead of each starting their own.
+  const flightKey = `${key}|${token}`
+  const running = inFlight.get(flightKey)
+  if (running) return running
+  const computing = (async () => {
+    const [stats, validUntil] = await Promise.all([
+      computeStats(ctx, actor, q, now),
+      nextBoundary(ctx, now),
+    ])
+    if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value!)
+    cache.set(key, {
+      token,
+      stats,
+      validUntil: exact ? validUntil : Math.min(validUntil, now.getTime() + INEXACT_TTL_MS),
+    })
+    return stats
+  })()
+  inFlight.set(flightKey, computing)
+  try {
+    return await computing
+  } finally {
+    inFlight.delete(flightKey)
+  }
 }
 
 /**

@@ -7,7 +7,11 @@ export interface SweepResult {
   completed: number
   expired: number
   reminders: number
+  /** Rows past any use removed: idempotency keys, rate counters, login failures, refresh tokens. */
+  purged: number
 }
+
+const DAY_MS = 86_400_000
 
 const BATCH = 500
 
@@ -19,7 +23,7 @@ const BATCH = 500
 export async function runSweep(ctx: AppContext): Promise<SweepResult> {
   const { db } = ctx.database
   const now = ctx.now()
-  const result: SweepResult = { completed: 0, expired: 0, reminders: 0 }
+  const result: SweepResult = { completed: 0, expired: 0, reminders: 0, purged: 0 }
   const due = await db
     .selectFrom('reservations')
     .select('id')
@@ -76,5 +80,28 @@ export async function runSweep(ctx: AppContext): Promise<SweepResult> {
       result.reminders++
   }
   if (result.completed + result.expired + result.reminders > 0) ctx.wakeOutbox()
+  result.purged = await purgeExpired(ctx, now)
   return result
+}
+
+/**
+ * Housekeeping, idempotent like the rest of the sweep: idempotency keys after their 24 hours,
+ * rate-limit windows and login-failure records untouched for a day (no lock running: the
+ * count starts afresh, as Redis forgets them after a day), refresh tokens past their expiry
+ * (a JWT past exp is refused before its row is looked at).
+ */
+export async function purgeExpired(ctx: AppContext, now: Date): Promise<number> {
+  const { db } = ctx.database
+  const dayAgo = new Date(now.getTime() - DAY_MS)
+  const results = await Promise.all([
+    db.deleteFrom('idempotency_keys').where('created_at', '<', dayAgo).executeTakeFirst(),
+    db.deleteFrom('rate_counters').where('window_start', '<', dayAgo).executeTakeFirst(),
+    db
+      .deleteFrom('login_failures')
+      .where('updated_at', '<', dayAgo)
+      .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]))
+      .executeTakeFirst(),
+    db.deleteFrom('refresh_tokens').where('expires_at', '<', now).executeTakeFirst(),
+  ])
+  return results.reduce((n, r) => n + Number(r.numDeletedRows), 0)
 }

@@ -127,7 +127,7 @@ for (const engine of await dialects()) {
       const results = await Promise.all([sweep(), otherSweep(), sweep(), otherSweep()])
       expect(total(results, 'completed')).toBe(1)
       expect(total(results, 'expired')).toBe(1)
-      expect(await sweep()).toEqual({ completed: 0, expired: 0, reminders: 0 })
+      expect(await sweep()).toEqual({ completed: 0, expired: 0, reminders: 0, purged: 0 })
       await t.drain()
 
       const [f1, f2, f3, f4] = await Promise.all([c1, c2, c3, c4].map(fresh))
