@@ -83,6 +83,8 @@ for (const engine of await dialects()) {
       const again = await post(u1, body, 'key-replay')
       expect(again.statusCode).toBe(201)
       expect(json(again)).toEqual(json(first))
+      expect(first.headers.etag).toBeDefined()
+      expect(again.headers.etag).toBe(first.headers.etag)
       // The same body with its keys in another order is the same request.
       const reordered = {
         notes: body.notes,

@@ -419,7 +419,9 @@ async function replay(
     )
   }
   const body = JSON.parse(row.response_body) as Reservation
-  return { status: row.status_code, body, replayed: true }
+  // The first answer's ETag too: a reservation is created at version 1.
+  const etag = row.status_code === 201 ? etagOf({ id: body.id, version: 1 }) : undefined
+  return { status: row.status_code, body, etag, replayed: true }
 }
 
 /** Creates a reservation; with an Idempotency-Key, a retry gets the first answer. */
