@@ -7,24 +7,20 @@
  * no reservation without its history and outbox rows (or the reverse).
  * SQLite is embedded (no connection to lose), so this scenario does not apply to it.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { createTestDatabase } from '../helpers.js'
+import { describe, expect, it } from 'vitest'
 import {
-  createSuperuser,
-  dumpLogs,
+  faultFixture,
+  faultLifecycle,
   gate,
   http,
   integrityProblems,
-  killAll,
-  MailServer,
   must,
-  openDb,
   overlappingPairs,
+  sample,
   seedShop,
   serverAddress,
   sleep,
   slot,
-  sample,
   startApi,
   tail,
   TcpProxy,
@@ -60,30 +56,15 @@ function contractProblem(r: HttpResult): string | null {
 
 for (const { engine, skip } of engines) {
   describe.skipIf(skip !== null)(`database restarted under load (${engine})`, () => {
-    const cleanups: (() => Promise<void>)[] = []
-    afterEach(async (ctx) => {
-      if (ctx.task.result?.state === 'fail') dumpLogs()
-      await killAll()
-    })
-    afterAll(async () => {
-      await killAll()
-      for (const c of cleanups.reverse()) await c().catch(() => undefined)
-    })
+    const { defer } = faultLifecycle()
 
     it('answers 503 during the outage, recovers after it, and keeps every invariant', async () => {
       const t0 = Date.now()
-      const mail = new MailServer()
-      await mail.start()
-      cleanups.push(() => mail.stop())
-      const testDb = await createTestDatabase(engine)
-      cleanups.push(() => testDb.drop())
-      const db = openDb(testDb.config)
-      cleanups.push(() => db.close())
-      await createSuperuser(testDb.config.url)
+      const { mail, testDb, db } = await faultFixture(engine, defer)
       const target = serverAddress(engine)
       const proxy = new TcpProxy(target.host, target.port)
       await proxy.start()
-      cleanups.push(() => proxy.close())
+      defer(() => proxy.close())
       const api = await startApi({
         DATABASE_URL: viaProxy(testDb.config.url, proxy.port),
         EMAIL_PORT: String(mail.port),

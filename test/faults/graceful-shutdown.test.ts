@@ -6,19 +6,14 @@
  * "Taken in" is read from the API's own request log (LOG_LEVEL=info logs each request id as
  * it arrives), so a request the kernel refused after the listener closed is not counted.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { createTestDatabase } from '../helpers.js'
+import { describe, expect, it } from 'vitest'
 import type { HttpResult, Shop } from './harness.js'
 import {
-  createSuperuser,
-  databaseUrl,
-  dumpLogs,
+  faultFixture,
+  faultLifecycle,
   gate,
   http,
   integrityProblems,
-  killAll,
-  MailServer,
-  openDb,
   overlappingPairs,
   sample,
   seedShop,
@@ -66,25 +61,11 @@ function parseLog(lines: string[]): LogLine[] {
 
 for (const { engine, skip } of engines) {
   describe.skipIf(skip !== null)(`SIGTERM under load (${engine})`, () => {
-    const cleanups: (() => Promise<void>)[] = []
-    afterEach(async (ctx) => {
-      if (ctx.task.result?.state === 'fail') dumpLogs(40)
-      await killAll()
-    })
-    afterAll(async () => {
-      await killAll()
-      for (const c of cleanups.reverse()) await c().catch(() => undefined)
-    })
+    const { defer } = faultLifecycle(40)
 
     it('finishes in-flight requests, exits 0 and leaves nothing half-written', async () => {
       const t0 = Date.now()
-      const mail = new MailServer()
-      await mail.start()
-      cleanups.push(() => mail.stop())
-      const testDb = await createTestDatabase(engine)
-      cleanups.push(() => testDb.drop())
-      const url = databaseUrl(testDb.config)
-      await createSuperuser(url)
+      const { mail, url, db } = await faultFixture(engine, defer)
       const api = await startApi({
         DATABASE_URL: url,
         EMAIL_PORT: String(mail.port),
@@ -178,8 +159,6 @@ for (const { engine, skip } of engines) {
       ).toEqual([])
 
       // Nothing half-written; each committed booking was answered.
-      const db = openDb(testDb.config)
-      cleanups.push(() => db.close())
       expect(await integrityProblems(db.db)).toEqual([])
       expect(await overlappingPairs(db.db)).toEqual([])
       const stored = (await db.db.selectFrom('reservations').select('id').execute())

@@ -11,10 +11,12 @@ import type { AddressInfo } from 'node:net'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { SMTPServer } from 'smtp-server'
+import { afterAll, afterEach } from 'vitest'
 import type { DatabaseConfig, DbEngine } from '../../src/config.js'
 import { createDatabase } from '../../src/db/database.js'
 import type { DatabaseHandle, Db } from '../../src/db/database.js'
-import { MYSQL_URL, POSTGRES_URL, serverProblem } from '../helpers.js'
+import { createTestDatabase, MYSQL_URL, POSTGRES_URL, serverProblem } from '../helpers.js'
+import type { TestDatabase } from '../helpers.js'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const ADMIN = { username: 'admin', email: 'a@x.io', password: 'Fade-Admin-Pass-2026!' }
@@ -173,6 +175,50 @@ export async function killAll(): Promise<void> {
       await Promise.race([c.exited, sleep(5000)])
     }),
   )
+}
+
+/**
+ * The lifecycle every scenario shares, registered in the calling describe block: the child
+ * processes are killed after each test (their logs printed first when it failed), and what
+ * was handed to `defer` is undone, last first, when the block ends.
+ */
+export function faultLifecycle(logLines = 60): { defer: (undo: () => Promise<void>) => void } {
+  const undo: (() => Promise<void>)[] = []
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === 'fail') dumpLogs(logLines)
+    await killAll()
+  })
+  afterAll(async () => {
+    await killAll()
+    for (const u of undo.reverse()) await u().catch(() => undefined)
+  })
+  return { defer: (u) => undo.push(u) }
+}
+
+export interface FaultFixture {
+  mail: MailServer
+  testDb: TestDatabase
+  /** DATABASE_URL of the test database. */
+  url: string
+  /** A connection of the test's own, for the checks. */
+  db: DatabaseHandle
+}
+
+/** What every scenario starts from: an SMTP server, a fresh database with its admin. */
+export async function faultFixture(
+  engine: DbEngine,
+  defer: (undo: () => Promise<void>) => void,
+): Promise<FaultFixture> {
+  const mail = new MailServer()
+  await mail.start()
+  defer(() => mail.stop())
+  const testDb = await createTestDatabase(engine)
+  defer(() => testDb.drop())
+  const db = openDb(testDb.config)
+  defer(() => db.close())
+  const url = databaseUrl(testDb.config)
+  await createSuperuser(url)
+  return { mail, testDb, url, db }
 }
 
 export async function freePort(): Promise<number> {

@@ -3,23 +3,17 @@
  * nothing on disk). Bookings keep answering 201 (the outbox is in the database), and every
  * email reaches the SMTP server exactly once after Redis returns.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { createTestDatabase } from '../helpers.js'
-import type { TestDatabase } from '../helpers.js'
+import { describe, expect, it } from 'vitest'
 import {
-  createSuperuser,
-  databaseUrl,
   deliveryProblems,
-  dumpLogs,
   faultEngine,
+  faultFixture,
+  faultLifecycle,
   freePort,
   gate,
   http,
   integrityProblems,
-  killAll,
-  MailServer,
   messageIdOf,
-  openDb,
   RedisServer,
   seedShop,
   sleep,
@@ -34,29 +28,13 @@ const engine = faultEngine()
 const skip = await gate('Redis outage', [engine, 'redis-server'])
 
 describe.skipIf(skip !== null)(`Redis stopped while bookings are made (${engine})`, () => {
-  const cleanups: (() => Promise<void>)[] = []
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail') dumpLogs()
-    await killAll()
-  })
-  afterAll(async () => {
-    await killAll()
-    for (const c of cleanups.reverse()) await c().catch(() => undefined)
-  })
+  const { defer } = faultLifecycle()
 
   it('keeps booking (201) and delivers every email exactly once after Redis returns', async () => {
     const t0 = Date.now()
     const redis = new RedisServer(await freePort())
     await redis.start()
-    const mail = new MailServer()
-    await mail.start()
-    cleanups.push(() => mail.stop())
-    const testDb: TestDatabase = await createTestDatabase(engine)
-    cleanups.push(() => testDb.drop())
-    const db = openDb(testDb.config)
-    cleanups.push(() => db.close())
-    const url = databaseUrl(testDb.config)
-    await createSuperuser(url)
+    const { mail, db, url } = await faultFixture(engine, defer)
     const env = {
       DATABASE_URL: url,
       REDIS_URL: redis.url,

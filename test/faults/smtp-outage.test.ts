@@ -4,22 +4,17 @@
  * the backoff (5 s, 10 s, … with ±20 % jitter), never in a hot loop. Run with the jobs
  * in the API process (no Redis) and on BullMQ with a worker process.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { createTestDatabase } from '../helpers.js'
+import { describe, expect, it } from 'vitest'
 import {
-  createSuperuser,
-  databaseUrl,
   deliveryProblems,
-  dumpLogs,
   faultEngine,
+  faultFixture,
+  faultLifecycle,
   freePort,
   gate,
   integrityProblems,
-  killAll,
-  MailServer,
   messageIdOf,
   must,
-  openDb,
   outboxRows,
   RedisServer,
   seedShop,
@@ -40,28 +35,12 @@ for (const { mode, skip } of modes) {
   describe.skipIf(skip !== null)(
     `SMTP refusing, then down, then accepting (${engine}, ${mode})`,
     () => {
-      const cleanups: (() => Promise<void>)[] = []
-      afterEach(async (ctx) => {
-        if (ctx.task.result?.state === 'fail') dumpLogs()
-        await killAll()
-      })
-      afterAll(async () => {
-        await killAll()
-        for (const c of cleanups.reverse()) await c().catch(() => undefined)
-      })
+      const { defer } = faultLifecycle()
 
       it('delivers each email once after retries with backoff', async () => {
         const t0 = Date.now()
-        const mail = new MailServer()
+        const { mail, db, url } = await faultFixture(engine, defer)
         mail.decide = () => 'refuse'
-        await mail.start()
-        cleanups.push(() => mail.stop())
-        const testDb = await createTestDatabase(engine)
-        cleanups.push(() => testDb.drop())
-        const db = openDb(testDb.config)
-        cleanups.push(() => db.close())
-        const url = databaseUrl(testDb.config)
-        await createSuperuser(url)
         const env: Record<string, string> = { DATABASE_URL: url, EMAIL_PORT: String(mail.port) }
         if (mode === 'BullMQ worker') {
           const redis = new RedisServer(await freePort())

@@ -3,22 +3,17 @@
  * its DATA, so the job is running). Another worker takes over: the job is retried once the
  * outbox lease runs out, and the mail is delivered exactly once.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { createTestDatabase } from '../helpers.js'
+import { describe, expect, it } from 'vitest'
 import {
-  createSuperuser,
-  databaseUrl,
   deliveryProblems,
-  dumpLogs,
   faultEngine,
+  faultFixture,
+  faultLifecycle,
   freePort,
   gate,
   integrityProblems,
-  killAll,
-  MailServer,
   messageIdOf,
   must,
-  openDb,
   outboxRows,
   RedisServer,
   seedShop,
@@ -36,29 +31,13 @@ const skip = await gate('worker killed mid-job', [engine, 'redis-server'])
 const LEASE_SECONDS = 10
 
 describe.skipIf(skip !== null)(`worker SIGKILLed mid-job (${engine})`, () => {
-  const cleanups: (() => Promise<void>)[] = []
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail') dumpLogs()
-    await killAll()
-  })
-  afterAll(async () => {
-    await killAll()
-    for (const c of cleanups.reverse()) await c().catch(() => undefined)
-  })
+  const { defer } = faultLifecycle()
 
   it('retries the job on another worker and delivers the mail once', async () => {
     const t0 = Date.now()
     const redis = new RedisServer(await freePort())
     await redis.start()
-    const mail = new MailServer()
-    await mail.start()
-    cleanups.push(() => mail.stop())
-    const testDb = await createTestDatabase(engine)
-    cleanups.push(() => testDb.drop())
-    const db = openDb(testDb.config)
-    cleanups.push(() => db.close())
-    const url = databaseUrl(testDb.config)
-    await createSuperuser(url)
+    const { mail, db, url } = await faultFixture(engine, defer)
     const env = {
       DATABASE_URL: url,
       REDIS_URL: redis.url,
