@@ -29,6 +29,28 @@ for (const engine of await dialects()) {
     })
     afterAll(async () => t?.close())
 
+    it('concurrent auto-assigned bookings of one slot fill every free barber, then 409', async () => {
+      const shop = await startApp(engine)
+      try {
+        const barbers = await Promise.all(
+          Array.from({ length: 20 }, () => shop.user({ staff: true })),
+        )
+        const people = await Promise.all(Array.from({ length: 30 }, () => shop.user()))
+        const body = { start_time: at(21, '10:00'), end_time: at(21, '10:30') }
+        const answers = await Promise.all(
+          people.map((user) => shop.req('POST', '/api/reservations/', { user, body })),
+        )
+        const codes = answers.map((a) => a.statusCode).sort()
+        expect(codes).toEqual([...Array(20).fill(201), ...Array(10).fill(409)])
+        const assigned = answers.filter((a) => a.statusCode === 201).map((a) => json<R>(a).staff)
+        expect(new Set(assigned).size).toBe(20)
+        expect([...assigned].sort()).toEqual(barbers.map((b) => b.id).sort())
+        expect(await overlaps(shop)).toEqual([])
+      } finally {
+        await shop.close()
+      }
+    })
+
     it('100 concurrent requests for one barber and slot: exactly one 201', async () => {
       const barber = await t.user({ staff: true })
       const body = { start_time: at(20, '10:00'), end_time: at(20, '10:30'), staff: barber.id }

@@ -99,9 +99,15 @@ export class DbThrottleStore implements ThrottleStore {
       const pending = row ? livePending(row.pending, row.pending_at, now) : 0
       if (pending >= attemptBudget(row?.failures ?? 0, maxFailures)) return { kind: 'busy' }
       if (row) {
+        // pending_at dates the oldest slot still counted: a slot leaked by a crashed process
+        // must not be kept alive by later attempts.
         await trx
           .updateTable('login_failures')
-          .set({ pending: pending + 1, pending_at: now, updated_at: now })
+          .set({
+            pending: pending + 1,
+            pending_at: pending === 0 || !row.pending_at ? now : toDate(row.pending_at),
+            updated_at: now,
+          })
           .where('key', '=', key)
           .execute()
       } else {
@@ -203,8 +209,9 @@ if locked > 0 then return locked end
 local f = tonumber(redis.call('HGET', KEYS[1], 'failures') or '0')
 local p = tonumber(redis.call('GET', KEYS[3]) or '0')
 if p >= math.max(1, tonumber(ARGV[1]) - f) then return -1 end
-redis.call('INCR', KEYS[3])
-redis.call('PEXPIRE', KEYS[3], ARGV[2])
+-- The expiry is set with the first slot only: a slot leaked by a crashed process must not
+-- be kept alive by later attempts.
+if redis.call('INCR', KEYS[3]) == 1 then redis.call('PEXPIRE', KEYS[3], ARGV[2]) end
 return 0`
 
 // KEYS as BEGIN. ARGV: outcome (failed | succeeded | released), max failures.

@@ -65,7 +65,7 @@ interface CacheEntry {
 /** Per database handle (one per running app): the entries, and the computations running. */
 const caches = new WeakMap<
   object,
-  { entries: Map<string, CacheEntry>; inFlight: Map<string, Promise<DashboardStats>> }
+  { entries: Map<string, CacheEntry>; inFlight: Map<string, Promise<CacheEntry>> }
 >()
 const CACHE_ENTRIES = 1000
 /** Where the change token is not exact (MySQL), an entry lives this long at most. */
@@ -95,27 +95,32 @@ export async function dashboardStats(
   if (hit && hit.token === token && now.getTime() < hit.validUntil) return hit.stats
   // Requests that arrive while the same figures are being computed (same key, same token)
   // wait for that computation instead of each starting their own.
+  // (Unless the clock passed a boundary of that computation's figures meanwhile.)
   const flightKey = `${key}|${token}`
   const running = inFlight.get(flightKey)
-  if (running) return running
-  const computing = (async () => {
+  if (running) {
+    const joined = await running
+    if (now.getTime() < joined.validUntil) return joined.stats
+  }
+  const computing = (async (): Promise<CacheEntry> => {
     const [stats, validUntil] = await Promise.all([
       computeStats(ctx, actor, q, now),
       nextBoundary(ctx, now),
     ])
-    if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value!)
-    cache.set(key, {
+    const entry = {
       token,
       stats,
       validUntil: exact ? validUntil : Math.min(validUntil, now.getTime() + INEXACT_TTL_MS),
-    })
-    return stats
+    }
+    if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value!)
+    cache.set(key, entry)
+    return entry
   })()
   inFlight.set(flightKey, computing)
   try {
-    return await computing
+    return (await computing).stats
   } finally {
-    inFlight.delete(flightKey)
+    if (inFlight.get(flightKey) === computing) inFlight.delete(flightKey)
   }
 }
 

@@ -285,8 +285,12 @@ export async function inTransaction<T>(
         ? await builder.execute(fn)
         : await builder.setIsolationLevel('read committed').execute(fn)
     } catch (err) {
-      if (attempt >= 5 || !isRetryable(err)) throw err
-      await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20))
+      if (!isRetryable(err)) throw err
+      // A lost race a fresh read avoids (a barber booked concurrently) always leaves one
+      // winner per round, so it may take as many rounds as there are contenders.
+      const limit = (err as { retryable?: unknown }).retryable === true ? 50 : 5
+      if (attempt >= limit) throw err
+      await new Promise((r) => setTimeout(r, 5 * Math.min(attempt, 5) + Math.random() * 20))
     }
   }
 }

@@ -165,12 +165,19 @@ interface Placement {
  * SQLite takes its write lock at BEGIN IMMEDIATE, so step 1 already reads under it.
  * PostgreSQL's exclusion constraint is a second line behind both.
  */
+/** The barber chosen (null: the single chair) and, when assigned automatically, the other
+ * barbers who looked free too, in the same order: the ones to try if the first was taken. */
+interface Placed {
+  staffId: number | null
+  alternatives: number[]
+}
+
 async function place(
   ctx: AppContext,
   trx: Trx,
   p: Placement,
   exclude: number | null,
-): Promise<number | null> {
+): Promise<Placed> {
   const { config } = ctx
   const schedule = await loadSchedule(trx, {
     from: p.start,
@@ -184,51 +191,76 @@ async function place(
   // No barbers at all: the shop is one chair.
   if (p.staffId === null || (p.staffId === undefined && schedule.staff.length === 0)) {
     const verdict = evaluate(schedule, null, p.start, p.end, p.hold, exclude)
-    if (verdict === 'ok') return null
+    if (verdict === 'ok') return { staffId: null, alternatives: [] }
     if (verdict === 'busy') throw SlotUnavailable()
     throw outsideHours(verdict)
   }
   const candidates = p.staffId != null ? [p.staffId] : schedule.staff.map((m) => m.id)
+  const free: number[] = []
   let sawOpen = false
   for (const id of candidates) {
     const verdict = evaluate(schedule, id, p.start, p.end, p.hold, exclude)
-    if (verdict === 'ok') return id
+    if (verdict === 'ok') free.push(id)
     if (verdict === 'shop_closed') throw outsideHours(verdict)
     if (verdict === 'busy') sawOpen = true
     if (verdict === 'staff_closed' && p.staffId != null) throw outsideHours(verdict)
   }
+  const [first, ...alternatives] = free
+  if (first !== undefined) return { staffId: first, alternatives }
   throw SlotUnavailable(sawOpen ? undefined : 'No staff member works at the requested time.')
 }
 
 /**
- * Step 2 of a booking (see `place`): under the barber's lock, refuses the reservation just
- * written (`reservationId`) if an active one of the same barber overlaps it. An
- * auto-assigned barber taken meanwhile is a retry of the whole transaction (another barber
- * may be free), not a refusal.
+ * Step 2 of a booking (see `place`): under the barber's lock, looks for an active
+ * reservation of the same barber overlapping the one just written (`reservationId`). If
+ * there is one, an automatically assigned booking moves on to the next barber who looked
+ * free (locks are taken in ascending id order, as the candidates come), else it is refused.
+ * Returns the barber the reservation finally has.
  */
 async function holdPlacement(
   ctx: AppContext,
   trx: Trx,
-  staffId: number | null,
+  placed: Placed,
   p: Pick<Placement, 'start' | 'hold'>,
   reservationId: number,
-  autoAssigned: boolean,
-): Promise<void> {
+): Promise<number | null> {
   const { engine } = ctx.database
-  if (engine === 'sqlite') return
-  await lockForBooking(engine, trx, staffId)
-  const clash = await trx
-    .selectFrom('reservations')
-    .select('id')
-    .where('staff_id', staffId === null ? 'is' : '=', staffId)
-    .where('status', 'in', ACTIVE_STATUSES)
-    .where('id', '<>', reservationId)
-    .where('start_time', '<', p.hold)
-    .where('start_time', '>', new Date(p.start.getTime() - MAX_HOLD_MS))
-    .where('hold_until', '>', p.start)
-    .limit(1)
-    .executeTakeFirst()
-  if (clash) throw autoAssigned ? SlotTaken() : SlotUnavailable()
+  if (engine === 'sqlite') return placed.staffId
+  const rest = [...placed.alternatives]
+  for (let staffId = placed.staffId; ;) {
+    await lockForBooking(engine, trx, staffId)
+    const clash = await trx
+      .selectFrom('reservations')
+      .select('id')
+      .where('staff_id', staffId === null ? 'is' : '=', staffId)
+      .where('status', 'in', ACTIVE_STATUSES)
+      .where('id', '<>', reservationId)
+      .where('start_time', '<', p.hold)
+      .where('start_time', '>', new Date(p.start.getTime() - MAX_HOLD_MS))
+      .where('hold_until', '>', p.start)
+      .limit(1)
+      .executeTakeFirst()
+    if (!clash) return staffId
+    const next = rest.shift()
+    if (next === undefined) throw SlotUnavailable()
+    await trx
+      .updateTable('reservations')
+      .set({ staff_id: next })
+      .where('id', '=', reservationId)
+      .execute()
+      .catch(exclusionToRetry(true))
+    staffId = next
+  }
+}
+
+/**
+ * PostgreSQL's exclusion constraint refusing an automatically assigned barber means a
+ * concurrent booking got there first: try the whole transaction again from a fresh read.
+ */
+function exclusionToRetry(autoAssigned: boolean): (err: unknown) => never {
+  return (err) => {
+    throw autoAssigned && isExclusionViolation(err) ? SlotTaken() : err
+  }
 }
 
 /** The barber auto-assigned was booked by a concurrent request: try again from a fresh read. */
@@ -484,7 +516,8 @@ export async function createReservation(
           .execute()
       }
       const placement = { staffId: body.staff ?? undefined, start: start!, end: end!, hold }
-      const staffId = await place(ctx, trx, placement, null)
+      const placed = await place(ctx, trx, placement, null)
+      const { staffId } = placed
       const values = {
         customer_id: customerId,
         staff_id: staffId,
@@ -505,10 +538,7 @@ export async function createReservation(
         reminder_sent_for: null,
       } satisfies Omit<ReservationRow, 'id'>
       const id = await insertReturningId(ctx.database.engine, trx, 'reservations', values).catch(
-        (err: unknown) => {
-          // PostgreSQL's exclusion constraint saw a concurrent booking of the barber picked.
-          throw body.staff == null && isExclusionViolation(err) ? SlotTaken() : err
-        },
+        exclusionToRetry(body.staff == null),
       )
       // What was just written, without reading it back inside the locked section.
       const created: ReservationRow = { id, ...values }
@@ -534,6 +564,7 @@ export async function createReservation(
         })
         await queueReminderIfDue(ctx, trx, created)
       }
+      created.staff_id = await holdPlacement(ctx, trx, placed, placement, id)
       if (idempotencyKey) {
         await trx
           .updateTable('idempotency_keys')
@@ -542,7 +573,6 @@ export async function createReservation(
           .where('key', '=', idempotencyKey)
           .execute()
       }
-      await holdPlacement(ctx, trx, staffId, placement, id, body.staff == null)
       return created
     })
     ctx.wakeOutbox()
@@ -715,11 +745,7 @@ export async function updateReservation(
     }
     let move: Change['move']
     let held:
-      | {
-          staffId: number | null
-          placement: Pick<Placement, 'start' | 'hold'>
-          autoAssigned: boolean
-        }
+      | { placed: Placed; placement: Pick<Placement, 'start' | 'hold'>; autoAssigned: boolean }
       | undefined
     if (wantsMove) {
       const newService =
@@ -751,8 +777,9 @@ export async function updateReservation(
       const newStaff = body.staff !== undefined ? body.staff : row.staff_id
       const wanted = newStaff === null && row.staff_id !== null ? undefined : newStaff
       const placement = { staffId: wanted, start: newStart, end: newEnd, hold }
-      const staffId = await place(ctx, trx, placement, row.id)
-      held = { staffId, placement, autoAssigned: wanted === undefined }
+      const placed = await place(ctx, trx, placement, row.id)
+      const { staffId } = placed
+      held = { placed, placement, autoAssigned: wanted === undefined }
       move = { start: newStart, end: newEnd, hold, staffId, serviceId: newService?.id ?? null }
       const reassigned = staffId !== row.staff_id
       // A confirmed booking that moves must be confirmed again.
@@ -766,16 +793,15 @@ export async function updateReservation(
         end: toDate(row.end_time),
         hold: toDate(row.hold_until),
       }
-      await place(ctx, trx, placement, row.id)
-      held = { staffId: row.staff_id, placement, autoAssigned: false }
+      const placed = await place(ctx, trx, placement, row.id)
+      held = { placed, placement, autoAssigned: false }
     }
     change.move = move
-    const result = await applyChange(ctx, trx, row, change)
+    const result = await applyChange(ctx, trx, row, change).catch(
+      exclusionToRetry(held?.autoAssigned === true),
+    )
     if (!result) throw PreconditionFailed()
-    if (held) {
-      const { staffId, placement, autoAssigned } = held
-      await holdPlacement(ctx, trx, staffId, placement, row.id, autoAssigned)
-    }
+    if (held) result.staff_id = await holdPlacement(ctx, trx, held.placed, held.placement, row.id)
     return result
   })
   ctx.wakeOutbox()
