@@ -161,6 +161,12 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
 
   // A write without a body is an empty object, so missing fields are named one by one.
   app.addHook('preValidation', (req, _reply, done) => {
+    // django-filter skips a filter given an empty value (?staff=&status=): so do we. Not
+    // ?page=, which DRF answers with 404 "Invalid page.".
+    const query = req.query as Record<string, unknown> | undefined
+    if (query && typeof query === 'object') {
+      for (const [k, v] of Object.entries(query)) if (v === '' && k !== 'page') delete query[k]
+    }
     if (
       req.body === undefined &&
       (req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH')

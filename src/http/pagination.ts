@@ -5,20 +5,40 @@ import { NotFound } from './errors.js'
 export const PAGE_SIZE_DEFAULT = 20
 export const PAGE_SIZE_MAX = 100
 
-/** `?page=` from 1, `?page_size=` capped at 100 (DRF's max_page_size clamps, it does not refuse). */
+/** The last of a repeated query parameter, as Django's QueryDict.get gives it. */
+const lastValue = (v: string | string[] | undefined) => (Array.isArray(v) ? v.at(-1) : v)
+const QueryValue = z.union([z.string(), z.array(z.string())]).optional()
+
+/**
+ * `?page=` from 1, `?page_size=` capped at 100, as DRF's PageNumberPagination reads them: a
+ * page that is not a positive integer is 404 "Invalid page." (`pageWindow` throws it), and a
+ * page_size that is not a positive integer falls back to the default; neither is a 400.
+ */
 export const PageQuery = z.object({
-  page: z.coerce
-    .number({ error: 'A valid integer is required.' })
-    .int('A valid integer is required.')
-    .min(1, 'Invalid page.')
-    .default(1),
-  page_size: z.coerce
-    .number({ error: 'A valid integer is required.' })
-    .int('A valid integer is required.')
-    .min(1, 'Ensure this value is greater than or equal to 1.')
-    .default(PAGE_SIZE_DEFAULT)
-    .transform((n) => Math.min(n, PAGE_SIZE_MAX)),
+  page: QueryValue.transform((v) => {
+    const s = lastValue(v)
+    if (s === undefined) return 1
+    return /^\d+$/.test(s) && Number(s) >= 1 ? Number(s) : 0
+  }),
+  page_size: QueryValue.transform((v) => {
+    const s = lastValue(v)
+    const n = s !== undefined && /^\d+$/.test(s) ? Number(s) : 0
+    return n >= 1 ? Math.min(n, PAGE_SIZE_MAX) : PAGE_SIZE_DEFAULT
+  }),
 })
+
+/**
+ * `?ordering=` as DRF's OrderingFilter reads it: the first allowed term of a comma-separated
+ * list; terms it does not know are dropped (no 400), leaving the default order.
+ */
+export function orderingParam<const T extends readonly [string, ...string[]]>(allowed: T) {
+  return QueryValue.transform((v): T[number] | undefined =>
+    lastValue(v)
+      ?.split(',')
+      .map((t) => t.trim())
+      .find((t): t is T[number] => (allowed as readonly string[]).includes(t)),
+  )
+}
 
 export interface Page<T> {
   count: number
@@ -28,6 +48,7 @@ export interface Page<T> {
 }
 
 export function pageWindow(q: { page: number; page_size: number }) {
+  if (!(q.page >= 1)) throw NotFound('Invalid page.')
   return { limit: q.page_size, offset: (q.page - 1) * q.page_size }
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { PageQuery } from '../http/pagination.js'
+import { orderingParam, PageQuery } from '../http/pagination.js'
 import { QueryId } from '../http/schemas.js'
 
 export const STATUSES = ['pending', 'confirmed', 'completed', 'cancelled', 'no_show'] as const
@@ -83,10 +83,6 @@ export const ReservationListQuery = PageQuery.extend({
   customer: QueryId.optional(),
   start_after: z.string().optional(),
   start_before: z.string().optional(),
-  ordering: z
-    .enum(['start_time', '-start_time', 'created_at', '-created_at'], {
-      error: 'Select a valid ordering: start_time, -start_time, created_at or -created_at.',
-    })
-    .optional(),
+  ordering: orderingParam(['start_time', '-start_time', 'created_at', '-created_at'] as const),
 })
 export type ReservationListQuery = z.infer<typeof ReservationListQuery>

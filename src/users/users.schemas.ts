@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { PageQuery } from '../http/pagination.js'
+import { orderingParam, PageQuery } from '../http/pagination.js'
 import { QueryBool } from '../http/schemas.js'
 
 export const User = z
@@ -42,10 +42,13 @@ export const UserListQuery = PageQuery.extend({
   is_staff_member: QueryBool.optional(),
   is_admin: QueryBool.optional(),
   is_active: QueryBool.optional(),
-  ordering: z
-    .enum(['date_joined', '-date_joined', 'username', '-username', 'id', '-id'], {
-      error: 'Select a valid ordering: date_joined, -date_joined, username or -username.',
-    })
-    .optional(),
+  ordering: orderingParam([
+    'date_joined',
+    '-date_joined',
+    'username',
+    '-username',
+    'id',
+    '-id',
+  ] as const),
 })
 export type UserListQuery = z.infer<typeof UserListQuery>

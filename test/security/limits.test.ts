@@ -82,7 +82,7 @@ for (const engine of await dialects()) {
         ].sort(),
       )
       for (const op of lists) {
-        for (const size of ['101', '1000', '1e3', '2147483648', '9007199254740991']) {
+        for (const size of ['101', '1000', '2147483648', '9007199254740991']) {
           const res = await t.req('GET', `${op.path}?page_size=${size}`, { user: admin })
           expect(res.statusCode, `${op.path}?page_size=${size}: ${res.payload.slice(0, 200)}`).toBe(
             200,
@@ -92,6 +92,9 @@ for (const engine of await dialects()) {
           expect(page.results.length, `${op.path}?page_size=${size}`).toBe(100)
           expect(page.next, op.path).toMatch(/page=2/)
         }
+        // Not a positive integer (DRF's int() refuses 1e3): the default page size.
+        const sci = await t.req('GET', `${op.path}?page_size=1e3`, { user: admin })
+        expect(sci.json<{ results: unknown[] }>().results.length, op.path).toBe(20)
         const second = await t.req('GET', `${op.path}?page_size=1000&page=2`, { user: admin })
         expect(second.statusCode, `${op.path} page 2`).toBe(200)
         expect(second.json<{ results: unknown[] }>().results.length).toBeLessThanOrEqual(100)
