@@ -215,6 +215,24 @@ for (const engine of await dialects()) {
         (await t.req('POST', '/api/auth/refresh/', { body: { refresh: tokens.refresh } }))
           .statusCode,
       ).toBe(401)
+      // A token already blacklisted is a 401, as SimpleJWT's blacklist view answers.
+      const again = await t.req('POST', '/api/auth/logout/', { body: { refresh: tokens.refresh } })
+      expect(again.statusCode).toBe(401)
+      expect(json(again)).toMatchObject({ code: 'token_not_valid' })
+    })
+
+    it('counts failures per account, whether named by username or by email', async () => {
+      const u = await t.user()
+      const ip = '10.4.4.9'
+      for (let i = 0; i < 2; i++) {
+        const res = await login(u.username, 'nope-nope-1', ip)
+        expect(res.statusCode).toBe(401)
+        expect(res.headers['www-authenticate']).toBe('Bearer realm="api"')
+      }
+      expect((await login(u.email.toUpperCase(), 'nope-nope-1', ip)).statusCode).toBe(401)
+      // Three in a row (the limit here) across both names: the account is locked for this address.
+      expect((await login(u.email, PASSWORD, ip)).statusCode).toBe(429)
+      expect((await login(u.username, PASSWORD, ip)).statusCode).toBe(429)
     })
 
     it('rejects missing, malformed, forged and wrong-type tokens', async () => {

@@ -38,7 +38,10 @@ export interface RegisterInput {
 }
 
 const LOGIN_FAILED = () =>
-  new ApiError(401, 'No active account found with the given credentials', 'no_active_account')
+  new ApiError(401, 'No active account found with the given credentials', 'no_active_account', {
+    // As SimpleJWT's token views send it.
+    'www-authenticate': 'Bearer realm="api"',
+  })
 
 /** Per-address cap on failed logins across all accounts. */
 const ADDRESS_FAILURES_PER_HOUR = 100
@@ -132,14 +135,13 @@ export async function login(
   address: string,
 ): Promise<TokenPair & { user: User }> {
   const now = ctx.now()
-  // Hashed: any length of username fits the key column.
-  const accountKey = createHash('sha256')
-    .update(`${input.username.trim().toLowerCase()}|${address}`)
-    .digest('hex')
+  // Failures count per account (whether it was named by username or by email) and address;
+  // a name that matches no account is counted under that name. Hashed: any length fits.
+  const user = await findUserByLogin(ctx.database.db, input.username)
+  const accountKey = attemptKey(user ? user.id : input.username, address)
   const max = ctx.config.loginMaxFailures
   await takeAttemptSlot(ctx, accountKey)
   let outcome: AttemptOutcome = 'released'
-  let user: Awaited<ReturnType<typeof findUserByLogin>>
   try {
     // The address cap is counted up front too, and given back when the login is right.
     const addressWait = await ctx.throttle.hit(
@@ -149,7 +151,6 @@ export async function login(
       now,
     )
     if (addressWait > 0) throw Throttled(addressWait)
-    user = await findUserByLogin(ctx.database.db, input.username)
     const ok = user
       ? await verifyPassword(user.password, input.password)
       : (await burnVerifyTime(input.password), false)
@@ -164,6 +165,13 @@ export async function login(
     return issuePair(ctx, trx, user.id, randomUUID())
   })
   return { ...tokens, user: toUser({ ...user, last_login: now }) }
+}
+
+/** The throttle key of logins to one account (by id) or unknown name, from one address. */
+export function attemptKey(account: number | string, address: string): string {
+  const who =
+    typeof account === 'number' ? `user:${account}` : `name:${account.trim().toLowerCase()}`
+  return createHash('sha256').update(`${who}|${address}`).digest('hex')
 }
 
 /** How long a login waits for its turn behind concurrent attempts on the same account. */
@@ -220,12 +228,20 @@ export async function logout(ctx: AppContext, token: string): Promise<void> {
   const now = ctx.now()
   const claims = await ctx.tokens.verify(token, 'refresh', now)
   if (!claims?.family) throw TokenNotValid('Token is invalid or expired')
+  const row = await ctx.database.db
+    .selectFrom('refresh_tokens')
+    .select(['revoked_at', 'spent_at'])
+    .where('jti', '=', claims.jti)
+    .executeTakeFirst()
   await ctx.database.db
     .updateTable('refresh_tokens')
     .set({ revoked_at: now })
     .where('family', '=', claims.family)
     .where('revoked_at', 'is', null)
     .execute()
+  // As SimpleJWT's blacklist view: a token already blacklisted (logged out, revoked, or
+  // spent by a refresh) is a 401; its family is revoked all the same.
+  if (!row || row.revoked_at || row.spent_at) throw TokenNotValid('Token is blacklisted')
 }
 
 export async function revokeAllRefreshTokens(

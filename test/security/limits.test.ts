@@ -7,12 +7,12 @@
  * The request-timeout check builds the app with `requestTimeoutMs: 1500` and allows Node's
  * connection-check interval on top; it runs once (it does not depend on the database).
  */
-import { createHash } from 'node:crypto'
 import { connect } from 'node:net'
 import { request } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/app.js'
+import { attemptKey } from '../../src/auth/auth.service.js'
 import { at, dialects, PASSWORD, startApp } from '../helpers.js'
 import type { TestApp, TestUser } from '../helpers.js'
 import { isErrorBody, operationsOf } from './openapi.js'
@@ -383,9 +383,7 @@ for (const engine of await dialects()) {
     it('forgets attempt slots of a process that died mid-login', async () => {
       const user = await t.user()
       const from = '203.0.113.96'
-      const key = createHash('sha256')
-        .update(`${user.username.toLowerCase()}|${from}`)
-        .digest('hex')
+      const key = attemptKey(user.id, from)
       // Five attempts taken and never settled, as by a crashed replica.
       for (let i = 0; i < 5; i++)
         expect((await t.runtime.ctx.throttle.begin(key, 5, t.clock.now())).kind).toBe('granted')
