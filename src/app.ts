@@ -115,6 +115,15 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
 
   // Bodies are JSON only: text/plain is refused with 415 like any other type.
   app.removeContentTypeParser('text/plain')
+  // An empty body sent as JSON is no body (DRF reads it as {}), not a parse error; anything
+  // else goes to Fastify's own parser (prototype-poisoning checks included).
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8')
+    if (text === '') done(null, undefined)
+    else parseJson(req, text, done)
+  })
 
   // The headers OWASP's REST Security cheat sheet asks of a JSON API, set at once on every
   // response (helmet's chain of per-header middlewares cost more than the rest of a health
@@ -279,15 +288,36 @@ function registerMethodNotAllowed(app: FastifyInstance): void {
     if (existing) for (const m of methods) existing.methods.add(m)
     else routes.push({ pattern, methods: new Set(methods) })
   })
-  app.setNotFoundHandler(async (req) => {
+  app.setNotFoundHandler(async (req, reply) => {
     const path = req.url.split('?')[0] ?? ''
     const match = routes.find((r) => r.pattern.test(path))
     if (match) {
       const allow = [...match.methods, 'OPTIONS'].join(', ')
+      // OPTIONS that is not a CORS preflight: DRF's metadata answer.
+      if (req.method === 'OPTIONS') {
+        return reply
+          .code(200)
+          .header('allow', allow)
+          .send({
+            name: viewName(path),
+            description: '',
+            renders: ['application/json'],
+            parses: ['application/json'],
+          })
+      }
       throw new ApiError(405, `Method "${req.method}" not allowed.`, 'method_not_allowed', {
         allow,
       })
     }
     throw new ApiError(404, 'Not found.', 'not_found')
   })
+}
+
+/** A readable name for a path, in the spirit of DRF's view names ("Reservations Detail"). */
+function viewName(path: string): string {
+  const parts = path.split('/').filter((p) => p && p !== 'api')
+  const detail = parts.length > 1 && /^\d+$/.test(parts[1] ?? '')
+  const base = (parts[0] ?? 'api').replace(/[-_]/g, ' ')
+  const words = base.charAt(0).toUpperCase() + base.slice(1)
+  return parts.length === 0 ? 'Api Root' : detail ? `${words} Instance` : `${words} List`
 }

@@ -97,6 +97,35 @@ for (const engine of await dialects()) {
       expect(json(nf)).toEqual({ detail: 'Not found.', code: 'not_found' })
     })
 
+    it('answers OPTIONS with DRF-style metadata and Allow; reads an empty JSON body as none', async () => {
+      const opt = await t.app.inject({ method: 'OPTIONS', url: '/api/services/' })
+      expect(opt.statusCode).toBe(200)
+      expect(opt.headers.allow).toContain('GET')
+      expect(opt.headers.allow).toContain('OPTIONS')
+      expect(json(opt)).toMatchObject({
+        renders: ['application/json'],
+        parses: ['application/json'],
+      })
+      expect(
+        (await t.app.inject({ method: 'OPTIONS', url: '/api/nothing-here/' })).statusCode,
+      ).toBe(404)
+      const u = await t.user()
+      const empty = await t.app.inject({
+        method: 'PATCH',
+        url: `/api/users/${u.id}/`,
+        headers: { authorization: `Bearer ${u.token}`, 'content-type': 'application/json' },
+        payload: '',
+      })
+      expect(empty.statusCode, empty.payload).toBe(200)
+      const blank = await t.app.inject({
+        method: 'PATCH',
+        url: `/api/users/${u.id}/`,
+        headers: { authorization: `Bearer ${u.token}`, 'content-type': 'application/json' },
+        payload: '  ',
+      })
+      expect(blank.statusCode).toBe(400)
+    })
+
     it('sends CORS for allowed origins only, and security headers', async () => {
       const pre = await t.app.inject({
         method: 'OPTIONS',
