@@ -122,7 +122,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8')
     if (text === '') done(null, undefined)
-    else parseJson(req, text, done)
+    else void parseJson(req, text, done)
   })
 
   // The headers OWASP's REST Security cheat sheet asks of a JSON API, set at once on every

@@ -1,7 +1,11 @@
 import type { AppContext } from '../context.js'
 import { inTransaction, toDate } from '../db/database.js'
 import { findReservation } from '../reservations/reservations.repository.js'
-import { applyChange, queueReminderIfDue } from '../reservations/reservations.service.js'
+import {
+  applyChange,
+  queueReminderIfDue,
+  reminderFloorMs,
+} from '../reservations/reservations.service.js'
 
 export interface SweepResult {
   completed: number
@@ -64,7 +68,11 @@ export async function runSweep(ctx: AppContext): Promise<SweepResult> {
     .selectFrom('reservations')
     .selectAll()
     .where('status', '=', 'confirmed')
-    .where('start_time', '>', new Date(now.getTime() + 3600_000))
+    .where(
+      'start_time',
+      '>',
+      new Date(now.getTime() + reminderFloorMs(ctx.config.reminderHoursBefore)),
+    )
     .where('start_time', '<=', reminderHorizon)
     .where((eb) =>
       eb.or([

@@ -368,6 +368,15 @@ export async function applyChange(
  * REMINDER_HOURS_BEFORE but more than an hour from now, and was not yet reminded for
  * this start time. The compare-and-set on reminder_sent_for makes it happen once.
  */
+/**
+ * A reminder is not sent once the start is this close: an hour (API.md: one confirmed late
+ * gets it at once "if the start is still more than an hour away"), or half the reminder
+ * lead time when that is an hour or less, so a short lead time still gets its reminder.
+ */
+export function reminderFloorMs(reminderHoursBefore: number): number {
+  return Math.min(3600_000, (reminderHoursBefore * 3600_000) / 2)
+}
+
 export async function queueReminderIfDue(
   ctx: AppContext,
   trx: Executor,
@@ -379,7 +388,7 @@ export async function queueReminderIfDue(
   if (row.status !== 'confirmed') return false
   if (sentFor && sentFor.getTime() === start.getTime()) return false
   if (start.getTime() - ctx.config.reminderHoursBefore * 3600_000 > now) return false
-  if (start.getTime() - 3600_000 <= now) return false
+  if (start.getTime() - reminderFloorMs(ctx.config.reminderHoursBefore) <= now) return false
   const r = await trx
     .updateTable('reservations')
     .set({ reminder_sent_for: start })

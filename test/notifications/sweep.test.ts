@@ -328,3 +328,38 @@ for (const engine of await dialects()) {
     })
   })
 }
+
+/** A lead time of an hour or less still gets its reminder (not only "more than an hour away"). */
+for (const engine of await dialects()) {
+  describe(`${engine}: reminders with REMINDER_HOURS_BEFORE=1`, () => {
+    let t: TestApp
+    beforeAll(async () => {
+      t = await startApp(engine, { jobs: false, env: { REMINDER_HOURS_BEFORE: '1' } })
+    })
+    afterAll(async () => t?.close())
+
+    it('sends it once the start is an hour away, and not for a start 20 minutes away', async () => {
+      const now = Date.UTC(2031, 0, 6, 8)
+      t.clock.set(new Date(now))
+      const staff = await t.user({ staff: true })
+      const customer = await t.user()
+      const service = await t.service({ duration: 30 })
+      const due = await book(t.req, customer, {
+        start_time: isoAt(now + 50 * MIN),
+        staff: staff.id,
+        service,
+      })
+      await change(t.req, staff, due.id, { status: 'confirmed' })
+      const late = await book(t.req, customer, {
+        start_time: isoAt(now + 20 * MIN),
+        staff: staff.id,
+        service,
+      })
+      await change(t.req, staff, late.id, { status: 'confirmed' })
+      await runSweep(t.runtime.ctx)
+      await runSweep(t.runtime.ctx)
+      const reminders = (await outboxRows(t)).filter((r) => r.kind === 'email.reservation_reminder')
+      expect(reminders.map((r) => r.payload.reservationId)).toEqual([due.id])
+    })
+  })
+}
