@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import mysql from 'mysql2/promise'
 import pg from 'pg'
+import { Redis } from 'ioredis'
 import { pino } from 'pino'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../src/app.js'
@@ -42,6 +43,31 @@ export function testDialects(): DbEngine[] {
 const reachable = new Map<DbEngine, Promise<string | null>>()
 
 /** null when reachable, else the reason. */
+/**
+ * For suites that need Redis: null when it answers at REDIS_URL; else the reason, which
+ * fails loudly in CI (where Redis must run) and is printed as the reason to skip elsewhere.
+ */
+export async function redisProblem(suite: string): Promise<string | null> {
+  const r = new Redis(REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 2000,
+  })
+  r.on('error', () => undefined)
+  let problem: string | null = null
+  try {
+    await r.connect()
+    await r.ping()
+  } catch (err) {
+    problem = `Redis at ${REDIS_URL} unreachable: ${(err as Error).message}`
+  } finally {
+    r.disconnect()
+  }
+  if (problem && process.env.CI) throw new Error(`${problem} (CI must reach Redis)`)
+  if (problem) process.stderr.write(`SKIPPING ${suite}: ${problem}\n`)
+  return problem
+}
+
 export function serverProblem(engine: DbEngine): Promise<string | null> {
   let p = reachable.get(engine)
   if (!p) {
