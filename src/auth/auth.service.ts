@@ -138,7 +138,7 @@ export async function login(
   // Failures count per account (whether it was named by username or by email) and address;
   // a name that matches no account is counted under that name. Hashed: any length fits.
   const user = await findUserByLogin(ctx.database.db, input.username)
-  const accountKey = attemptKey(user ? user.id : input.username, address)
+  const accountKey = attemptKey(user ? { username: user.username } : input.username, address)
   const max = ctx.config.loginMaxFailures
   await takeAttemptSlot(ctx, accountKey)
   let outcome: AttemptOutcome = 'released'
@@ -167,10 +167,16 @@ export async function login(
   return { ...tokens, user: toUser({ ...user, last_login: now }) }
 }
 
-/** The throttle key of logins to one account (by id) or unknown name, from one address. */
-export function attemptKey(account: number | string, address: string): string {
+/**
+ * The throttle key of logins to one account from one address: the account found (by its
+ * username, whichever name the login gave: username or email), else the name tried. Not
+ * the account's id: ids restart with a database, and the keys live in a shared Redis.
+ */
+export function attemptKey(account: { username: string } | string, address: string): string {
   const who =
-    typeof account === 'number' ? `user:${account}` : `name:${account.trim().toLowerCase()}`
+    typeof account === 'string'
+      ? `name:${account.trim().toLowerCase()}`
+      : `user:${account.username.toLowerCase()}`
   return createHash('sha256').update(`${who}|${address}`).digest('hex')
 }
 

@@ -383,7 +383,7 @@ for (const engine of await dialects()) {
     it('forgets attempt slots of a process that died mid-login', async () => {
       const user = await t.user()
       const from = '203.0.113.96'
-      const key = attemptKey(user.id, from)
+      const key = attemptKey({ username: user.username }, from)
       // Five attempts taken and never settled, as by a crashed replica.
       for (let i = 0; i < 5; i++)
         expect((await t.runtime.ctx.throttle.begin(key, 5, t.clock.now())).kind).toBe('granted')
