@@ -288,7 +288,7 @@ export async function inTransaction<T>(
       if (!isRetryable(err)) throw err
       // A lost race a fresh read avoids (a barber booked concurrently) always leaves one
       // winner per round, so it may take as many rounds as there are contenders.
-      const limit = (err as { retryable?: unknown }).retryable === true ? 50 : 5
+      const limit = isLostRace(err) ? 50 : 5
       if (attempt >= limit) throw err
       await new Promise((r) => setTimeout(r, 5 * Math.min(attempt, 5) + Math.random() * 20))
     }
@@ -345,9 +345,13 @@ export function isExclusionViolation(err: unknown): boolean {
   return codeOf(err) === '23P01'
 }
 
+/** A domain error that asks for another try: a race lost that a fresh read can avoid. */
+function isLostRace(err: unknown): boolean {
+  return (err as { retryable?: unknown } | null)?.retryable === true
+}
+
 export function isRetryable(err: unknown): boolean {
-  // A domain error may ask for another try (a race lost that a fresh read can avoid).
-  if ((err as { retryable?: unknown } | null)?.retryable === true) return true
+  if (isLostRace(err)) return true
   const c = codeOf(err)
   return ['40P01', '40001', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY'].includes(c)
 }
