@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { z } from 'zod'
 import { HoursSyntaxError, isValidTimeZone, parseHours } from './shop/hours.js'
 import type { WeeklyHours } from './shop/hours.js'
@@ -80,6 +81,22 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: bool.default(false),
   OUTBOX_LEASE_SECONDS: int(5, 3600).default(60),
+  SHOP_NAME: z.string().trim().min(1).max(100).default('Fade District'),
+  SHOP_PHONE: optionalString,
+  SHOP_ADDRESS: optionalString,
+  CURRENCY: z
+    .string()
+    .trim()
+    .toUpperCase()
+    .refine((c) => /^[A-Z]{3}$/.test(c) && Intl.supportedValuesOf('currency').includes(c), {
+      message: 'must be an ISO 4217 currency code such as EUR or USD',
+    })
+    .default('EUR'),
+  PUBLIC_URL: optionalString,
+  REFRESH_REUSE_GRACE_SECONDS: int(0, 3600).default(30),
+  WEB_CONCURRENCY: int(1, 256).optional(),
+  ALLOWED_HOSTS: optionalString,
+  MAX_ACTIVE_BOOKINGS: int(1, 10_000).default(5),
 })
 
 export type DbEngine = 'sqlite' | 'mysql' | 'postgres'
@@ -129,6 +146,27 @@ export interface Config {
   trustProxy: boolean
   /** How long a worker owns a notification it is sending before another may take it over. */
   outboxLeaseSeconds: number
+  shop: {
+    name: string
+    phone: string | null
+    address: string | null
+    /** ISO 4217, upper case. */
+    currency: string
+  }
+  /** The address people open, without a trailing slash (links in emails, pagination). */
+  publicUrl: string
+  /** Whether PUBLIC_URL was set explicitly (then links never come from the Host header). */
+  publicUrlExplicit: boolean
+  /**
+   * Host names (lower case, without port) a request may name in `Host`; `*` allows any.
+   * Django's ALLOWED_HOSTS: a leading dot matches the domain and its subdomains.
+   */
+  allowedHosts: string[]
+  refreshReuseGraceSeconds: number
+  /** How many HTTP processes serve (default: the cores available). */
+  webConcurrency: number
+  /** How many pending or confirmed future reservations one customer may hold. */
+  maxActiveBookings: number
 }
 
 export class ConfigError extends Error {
@@ -223,6 +261,33 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (env.REDIS_URL && !/^rediss?:\/\//.test(env.REDIS_URL)) {
     problems.push('REDIS_URL: must start with redis:// or rediss://')
   }
+  let publicUrl = `http://localhost:${env.PORT}`
+  if (env.PUBLIC_URL) {
+    try {
+      const u = new URL(env.PUBLIC_URL)
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme')
+      publicUrl = `${u.origin}${u.pathname.replace(/\/+$/, '')}`
+    } catch {
+      problems.push('PUBLIC_URL: must be an http:// or https:// address like https://book.example.com')
+    }
+  }
+  let allowedHosts: string[]
+  if (env.ALLOWED_HOSTS) {
+    allowedHosts = env.ALLOWED_HOSTS.split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean)
+    for (const h of allowedHosts) {
+      if (h !== '*' && !/^\.?[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/.test(h))
+        problems.push(`ALLOWED_HOSTS: "${h}" is not a host name (no scheme or port)`)
+    }
+  } else if (env.DEBUG) {
+    allowedHosts = ['*']
+  } else {
+    // Django's default in production is nothing; ours is the public address plus loopback,
+    // so health checks and a reverse proxy on the same machine keep working.
+    const own = URL.canParse(publicUrl) ? new URL(publicUrl).hostname.toLowerCase() : 'localhost'
+    allowedHosts = [...new Set([own, 'localhost', '127.0.0.1', '[::1]'])]
+  }
   if (problems.length > 0) throw new ConfigError(problems)
 
   return {
@@ -265,6 +330,18 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL,
     trustProxy: env.TRUST_PROXY,
     outboxLeaseSeconds: env.OUTBOX_LEASE_SECONDS,
+    shop: {
+      name: env.SHOP_NAME,
+      phone: env.SHOP_PHONE?.trim() ?? null,
+      address: env.SHOP_ADDRESS?.trim() ?? null,
+      currency: env.CURRENCY,
+    },
+    publicUrl,
+    publicUrlExplicit: env.PUBLIC_URL !== undefined,
+    allowedHosts,
+    refreshReuseGraceSeconds: env.REFRESH_REUSE_GRACE_SECONDS,
+    webConcurrency: env.WEB_CONCURRENCY ?? availableParallelism(),
+    maxActiveBookings: env.MAX_ACTIVE_BOOKINGS,
   }
 }
 
