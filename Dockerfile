@@ -2,10 +2,11 @@
 #   api:    node dist/src/main.js     (migrates, then serves on $PORT; the default CMD)
 #   worker: node dist/src/worker.js   (BullMQ consumers + scheduler; needs REDIS_URL)
 #
-# The image runs the compiled code directly: `npm start` has a `prestart` that rebuilds
-# with tsc, a dev dependency that is not in this image.
+# The image runs the compiled code directly: `npm start`'s `prestart` builds when the sources
+# changed, with tsc, a dev dependency that is not in this image.
+# Node 24 (LTS) is the version the project is built and tested for (.ci/run); 20.19+ still runs it.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---------------------------------------------------------------- base
 FROM ${NODE_IMAGE} AS base
