@@ -1,9 +1,11 @@
-// Fade District load benchmark. `npm run bench` builds, then runs this file:
-//   node bench/run.mjs [--db sqlite|mysql|postgres] [--duration 10] [--quick]
+// Fade District load benchmark (the workload of issue 14). `npm run bench` builds, then runs:
+//   node bench/run.mjs [--db sqlite|mysql|postgres|all] [--duration 10] [--quick]
 //                      [--connections 50] [--only key,key] [--cpu-prof] [--no-save]
-// It seeds a fresh database through the compiled domain code, starts the production
-// build as a child process, drives it with autocannon from another child process, and
-// writes bench/results/<date>-<db>.{json,md} and bench/results/latest-<db>.md.
+// Per database: an empty database, the production build started as `npm start` would,
+// seeded through the HTTP API (16 barbers, 50 customers, 5,000 reservations over the
+// coming weekdays), then restarted and driven by autocannon from another child process.
+// Writes bench/results/<date>-<db>.{json,md} and bench/results/latest-<db>.md; exits
+// non-zero on a double booking or a failed conflict storm.
 /* global fetch, performance */
 import { fork, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -26,14 +28,26 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createBenchDatabase } from './lib/databases.mjs'
 import { formatSummary, summariseProfile } from './lib/profile-summary.mjs'
-import { DB_TITLE, comparisonRows, consoleTable, markdown, rate } from './lib/report.mjs'
-import { dayStart, OPEN_FROM, OPEN_TO, seed } from './lib/seed.mjs'
+import {
+  DB_TITLE,
+  assess,
+  comparisonRows,
+  consoleTable,
+  markdown,
+  rate,
+  summaryTable,
+} from './lib/report.mjs'
+import { createAdmin, databaseVersion, dayStart, OPEN_FROM, OPEN_TO, seed } from './lib/seed.mjs'
 
 const BENCH = dirname(fileURLToPath(import.meta.url))
 const ROOT = dirname(BENCH)
 const OPENING_HOURS = `mon-sun ${hhmm(OPEN_FROM)}-${hhmm(OPEN_TO)}`
 const STORM = 200
 const RATIO_ROUNDS = 5
+/** Creates are spread over this many of the barbers (issue 14's workload). */
+const CREATE_BARBERS = 10
+const SCENARIO_KEYS =
+  'health,bare,health-backlog,login,list-admin,list-customer,availability,dashboard,create,storm'
 
 function median(xs) {
   const v = [...xs].sort((a, b) => a - b)
@@ -46,17 +60,21 @@ function hhmm(min) {
 }
 
 const HELP = `usage: node bench/run.mjs [options]   (npm run bench -- [options])
-  --db sqlite|mysql|postgres   database (default sqlite: a fresh temp file; mysql/postgres:
-                               a throwaway database on 127.0.0.1, BENCH_MYSQL_URL / BENCH_POSTGRES_URL)
+  --db sqlite|mysql|postgres|all
+                               database (default sqlite: a fresh temp file; mysql/postgres:
+                               a throwaway database on 127.0.0.1, BENCH_MYSQL_URL / BENCH_POSTGRES_URL);
+                               all: the three, one after the other, and a summary at the end
   --duration N                 seconds per scenario (default 10)
   --quick                      3 s per scenario
   --connections N              concurrent connections (default 50)
-  --only a,b                   only these scenarios (${'health,bare,login,list-admin,list-customer,availability,dashboard,create,storm'})
+  --only a,b                   only these scenarios (${SCENARIO_KEYS})
   --cpu-prof                   profile the server (node --cpu-prof) into bench/profiles/ and summarise it
   --create-staff mixed|named|auto
                                create scenario: half name a barber (default), all do, or none do
   --no-save                    do not write bench/results/ (implied by --only, --cpu-prof
-                               and a non-default --create-staff)`
+                               and a non-default --create-staff)
+WEB_CONCURRENCY from the environment is passed to the server (unset: the server's own
+default, as with npm start) and recorded in the results.`
 
 const { values: args } = parseArgs({
   options: {
@@ -75,11 +93,13 @@ if (args.help) {
   console.log(HELP)
   process.exit(0)
 }
-const engine = args.db === 'mariadb' ? 'mysql' : args.db
-if (!['sqlite', 'mysql', 'postgres'].includes(engine)) {
-  console.error(`--db: expected sqlite, mysql or postgres, got ${args.db}`)
+const ENGINES = ['sqlite', 'mysql', 'postgres']
+const engines = args.db === 'all' ? ENGINES : [args.db === 'mariadb' ? 'mysql' : args.db]
+if (!engines.every((e) => ENGINES.includes(e))) {
+  console.error(`--db: expected sqlite, mysql, postgres or all, got ${args.db}`)
   process.exit(2)
 }
+const webConcurrency = process.env.WEB_CONCURRENCY?.trim() || null
 const duration = Number(args.duration ?? (args.quick ? 3 : 10))
 const connections = Number(args.connections)
 const warmup = duration >= 5 ? 2 : 1
@@ -120,14 +140,49 @@ function readStatusKb(pid, field) {
   }
 }
 
-/** Samples VmRSS of pid every 100 ms until stopped; resolves to the maximum (kB). */
+/** pid and all its descendants (the server may run several HTTP processes and a job runner). */
+function processTree(pid) {
+  const out = []
+  const walk = (p) => {
+    out.push(p)
+    let tasks
+    try {
+      tasks = readdirSync(`/proc/${p}/task`)
+    } catch {
+      return
+    }
+    for (const t of tasks) {
+      let kids
+      try {
+        kids = readFileSync(`/proc/${p}/task/${t}/children`, 'utf8')
+      } catch {
+        continue
+      }
+      for (const k of kids.trim().split(/\s+/).filter(Boolean)) walk(Number(k))
+    }
+  }
+  walk(pid)
+  return out
+}
+
+/** The sum of a status field (kB) over pid's process tree. */
+function treeKb(pid, field) {
+  let sum = null
+  for (const p of processTree(pid)) {
+    const kb = readStatusKb(p, field)
+    if (kb != null) sum = (sum ?? 0) + kb
+  }
+  return sum
+}
+
+/** Samples the VmRSS of pid's process tree every 100 ms until stopped; resolves to the maximum (kB). */
 function rssSampler(pid) {
   let peak = null
   let stopped = false
   const loop = (async () => {
     for await (const _ of setInterval(100)) {
       void _
-      const kb = readStatusKb(pid, 'VmRSS')
+      const kb = treeKb(pid, 'VmRSS')
       if (kb != null && (peak == null || kb > peak)) peak = kb
       if (stopped) break
     }
@@ -255,10 +310,590 @@ function startLoad() {
   }
 }
 
+/* ---------- the server under test ---------- */
+
+/** The entry point `npm start` runs (package.json "start": "node <file>"). */
+function startEntry() {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
+  const m = /^node\s+(\S+)$/.exec(pkg.scripts?.start?.trim() ?? '')
+  return join(ROOT, m ? m[1] : join('dist', 'src', 'main.js'))
+}
+
+async function startServer({ env, workDir, name, nodeArgs = [] }) {
+  const logFile = join(workDir, `${name}.log`)
+  const serverLog = createWriteStream(logFile)
+  const child = spawn(process.execPath, [...nodeArgs, startEntry()], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  child.stdout.pipe(serverLog)
+  child.stderr.pipe(serverLog)
+  const base = `http://${env.HOST}:${env.PORT}`
+  await waitHttp(`${base}/health/ready/`, child, logFile)
+  // Several HTTP processes may still be starting: wait until the process tree stops growing.
+  let processes = processTree(child.pid).length
+  for (let stable = 0, i = 0; stable < 5 && i < 100; i++) {
+    await sleep(200)
+    const n = processTree(child.pid).length
+    stable = n === processes ? stable + 1 : 0
+    processes = n
+  }
+  return {
+    child,
+    base,
+    logFile,
+    processes,
+    async stop() {
+      await stopChild(child, name)
+      await new Promise((r) => serverLog.end(r))
+    },
+  }
+}
+
+/* ---------- database checks beside the app ---------- */
+
+const ACTIVE = "('pending', 'confirmed')"
+
+/** Pairs of active reservations of one barber whose held times overlap: must be 0. */
+async function doubleBookings(database) {
+  const q = (until) =>
+    `select count(*) as n from reservations a join reservations b
+       on a.staff_id = b.staff_id and a.id < b.id
+      and a.start_time < b.${until} and b.start_time < a.${until}
+    where a.status in ${ACTIVE} and b.status in ${ACTIVE}`
+  let rows
+  try {
+    rows = await database.query(q('hold_until'))
+  } catch {
+    rows = await database.query(q('end_time'))
+  }
+  return Number(rows[0]?.n ?? rows[0]?.N ?? 0)
+}
+
+async function outboxCount(database, where) {
+  const rows = await database.query(`select count(*) as n from outbox where ${where}`)
+  return Number(rows[0]?.n ?? 0)
+}
+
+/* ---------- one database ---------- */
+
+async function runOne(engine, { workDir, cleanups, handles }) {
+  const started = Date.now()
+  const loadAtStart = os.loadavg()[0]
+  log(
+    `\n=== Fade District benchmark: ${DB_TITLE[engine]}, ${connections} connections, ${duration} s per scenario, WEB_CONCURRENCY=${webConcurrency ?? '(server default)'} ===`,
+  )
+  const database = await createBenchDatabase(engine, workDir)
+  cleanups.push(() => database.drop())
+  const port = await freePort()
+  const emailDir = mkdtempSync(join(workDir, `emails-${engine}-`))
+  // Built from scratch (not inherited) so a shell's or .env's settings cannot change the
+  // run; the empty values keep a .env from filling them in.
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? workDir,
+    TMPDIR: os.tmpdir(),
+    NODE_ENV: 'production',
+    DEBUG: 'false',
+    SECRET_KEY: randomBytes(32).toString('hex'),
+    LOG_LEVEL: 'warn',
+    ...database.env,
+    DB_HOST: '',
+    DB_NAME: '',
+    REDIS_URL: '',
+    EMAIL_HOST: '',
+    EMAIL_HOST_USER: '',
+    EMAIL_BACKEND: 'file',
+    EMAIL_FILE_PATH: emailDir,
+    ADMIN_EMAIL: 'shop@fade-district.test',
+    SHOP_TIMEZONE: 'UTC',
+    OPENING_HOURS,
+    BOOKING_HORIZON_DAYS: '730',
+    MAX_ACTIVE_BOOKINGS: '10000',
+    REGISTER_PER_HOUR: '1000000',
+    LOGIN_MAX_FAILURES: '1000',
+    ACCESS_TOKEN_MINUTES: '240',
+    CORS_ALLOWED_ORIGINS: '',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ...(webConcurrency ? { WEB_CONCURRENCY: webConcurrency } : {}),
+  }
+
+  // ---- seeding, through the API of a first server process ----
+  log(`seeding ${database.label} …`)
+  await createAdmin({ root: ROOT, env })
+  await database.beforeSeeding?.()
+  const seeder = await startServer({ env, workDir, name: `seeding-server-${engine}` })
+  handles.server = seeder
+  let fixture
+  try {
+    fixture = await seed({
+      base: seeder.base,
+      env,
+      log,
+      concurrency: engine === 'sqlite' ? 4 : 8,
+    })
+  } finally {
+    await seeder.stop()
+    handles.server = undefined
+  }
+  await database.afterSeeding?.()
+  // The seeded history's emails went out long ago: the measured server must not spend the
+  // run delivering them (the health-backlog scenario puts them back on purpose).
+  await database.query(
+    `update outbox set status = 'done', locked_until = null, sent_at = created_at where status <> 'done'`,
+  )
+  const seededEmails = await outboxCount(database, `status = 'done'`)
+  const dbVersion = await databaseVersion(database)
+  log(
+    `  seeded in ${(fixture.seedMs / 1000).toFixed(1)} s: ${fixture.customers.length} customers, ${fixture.staffIds.length} barbers, ` +
+      `${Object.keys(fixture.services).length} services, reservations ${JSON.stringify(fixture.counts)} over ${fixture.days} weekdays ${fixture.firstDay} … ${fixture.lastDay}; ` +
+      `busy day ${fixture.busyDay} (${fixture.busyDayReservations}); ${seededEmails} emails in the outbox`,
+  )
+
+  // ---- the server under test: a fresh start, as `npm start` ----
+  const nodeArgs = []
+  let profileDir
+  if (args['cpu-prof']) {
+    profileDir = join(BENCH, 'profiles')
+    mkdirSync(profileDir, { recursive: true })
+    nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`)
+  }
+  const srv = await startServer({ env, workDir, name: `server-${engine}`, nodeArgs })
+  handles.server = srv
+  const server = srv.child
+  const { base } = srv
+  const serverIdleRssKb = treeKb(server.pid, 'VmRSS')
+  log(
+    `server pid ${server.pid} ready on ${base}: ${srv.processes} process(es), idle RSS ${serverIdleRssKb ? Math.round(serverIdleRssKb / 1024) : '?'} MiB`,
+  )
+
+  const load = startLoad()
+  handles.load = load
+  await load.ready
+
+  // ---- scenarios ----
+  const admin = { authorization: `Bearer ${fixture.adminToken}` }
+  const customerTokens = fixture.customers.map((c) => c.token)
+  const stormStart = new Date(dayStart(364) + 12 * 3600_000)
+  const stormEnd = new Date(stormStart.getTime() + 15 * 60_000)
+  const createStaff = fixture.staffIds.slice(0, CREATE_BARBERS)
+  const scenarios = [
+    {
+      key: 'health',
+      name: 'GET /health/',
+      describe:
+        'liveness route of the full app (security headers, CORS, auth and body hooks; no database)',
+      kind: 'static',
+      path: '/health/',
+    },
+    {
+      key: 'bare',
+      name: 'bare Fastify {"status":"ok"}',
+      describe: 'one route on a bare Fastify in its own process: the HTTP ceiling',
+      target: 'bare',
+      kind: 'static',
+      path: '/health/',
+    },
+    {
+      key: 'health-backlog',
+      name: 'GET /health/ under backlog',
+      describe: `GET /health/ while the in-process job runner delivers a backlog of the ${seededEmails.toLocaleString('en-US')} seeded emails (put back in the outbox just before; no warm-up)`,
+      kind: 'static',
+      path: '/health/',
+      backlog: true,
+    },
+    {
+      key: 'login',
+      name: 'POST /api/auth/login/',
+      describe: 'argon2id verify + refresh token insert; bounded by argon2 by design',
+      kind: 'login',
+      method: 'POST',
+      path: '/api/auth/login/',
+      usernames: fixture.customers.map((c) => c.username),
+      password: fixture.password,
+    },
+    {
+      key: 'list-admin',
+      name: 'reservations list (admin)',
+      describe: `GET /api/reservations/ as admin: first page of 20 of all ${Object.values(
+        fixture.counts,
+      )
+        .reduce((a, b) => a + b, 0)
+        .toLocaleString('en-US')} (count + page)`,
+      kind: 'static',
+      path: '/api/reservations/',
+      headers: admin,
+    },
+    {
+      key: 'list-customer',
+      name: 'reservations list (customer)',
+      describe: `GET /api/reservations/ as each of the ${customerTokens.length} customers in turn (own reservations, page of 20)`,
+      kind: 'rotate-token',
+      path: '/api/reservations/',
+      tokens: customerTokens,
+    },
+    {
+      key: 'availability',
+      name: 'availability (busy day)',
+      describe: `GET /api/availability/?date=${fixture.busyDay} (${fixture.busyDayReservations} reservations that day, ${fixture.staffIds.length} barbers, 15-min slots)`,
+      kind: 'static',
+      path: `/api/availability/?date=${fixture.busyDay}`,
+    },
+    {
+      key: 'dashboard',
+      name: 'dashboard stats (admin)',
+      describe: 'GET /api/dashboard/stats/ as admin: aggregates over all reservations',
+      kind: 'static',
+      path: '/api/dashboard/stats/',
+      headers: admin,
+    },
+    {
+      key: 'create',
+      name: 'create (free slots)',
+      describe: `POST /api/reservations/ by customers in turn, each request a different free 15-min slot a year ahead, ${CREATE_BARBERS} requests per quarter hour; ${
+        {
+          mixed: `half name one of ${CREATE_BARBERS} barbers, half let the server assign one`,
+          named: `each names one of ${CREATE_BARBERS} barbers`,
+          auto: 'the server assigns the barber',
+        }[args['create-staff']]
+      } (each booking queues an email to ADMIN_EMAIL)`,
+      kind: 'create',
+      method: 'POST',
+      path: '/api/reservations/',
+      tokens: customerTokens,
+      create: {
+        baseDayMs: dayStart(365),
+        staffIds: createStaff,
+        serviceId: fixture.services.trim,
+        mode: args['create-staff'],
+      },
+    },
+    {
+      key: 'storm',
+      name: `conflict storm (${STORM} → 1 slot)`,
+      describe: `${STORM} concurrent POSTs for the same barber and slot (${stormStart.toISOString()}), from ${customerTokens.length} customers in turn: exactly one 201 and ${STORM - 1} × 409 expected`,
+      kind: 'rotate-token',
+      method: 'POST',
+      path: '/api/reservations/',
+      tokens: customerTokens,
+      body: {
+        start_time: stormStart.toISOString(),
+        staff: fixture.staffIds[0],
+        service: fixture.services.trim,
+      },
+      connections: STORM,
+      amount: STORM,
+    },
+  ].filter((s) => !only || only.has(s.key))
+
+  const startBare = async () => {
+    const barePort = await freePort()
+    const bare = fork(join(BENCH, 'lib', 'bare-server.mjs'), [], {
+      env: { ...env, PORT: String(barePort) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })
+    handles.bare = bare
+    await new Promise((resolve, reject) => {
+      bare.once('message', resolve)
+      bare.once('exit', (c) => reject(new Error(`bare server exited (${c})`)))
+    })
+    return { url: `http://127.0.0.1:${barePort}`, pid: bare.pid }
+  }
+  const stopBare = async () => {
+    await stopChild(handles.bare, 'bare server')
+    handles.bare = undefined
+  }
+
+  // The health/bare ratio from one pair of runs minutes apart moves with whatever else the
+  // machine does; alternate short runs of the two and take the median of the ratios.
+  // Run right after the two scenarios, before any write fills the outbox.
+  const healthScenario = scenarios.find((s) => s.key === 'health')
+  const bareScenario = scenarios.find((s) => s.key === 'bare')
+  const ratioRounds = []
+  const runRatioRounds = async () => {
+    const { url: bareUrl } = await startBare()
+    const roundSeconds = Math.min(duration, 3)
+    process.stdout.write(
+      `  health/bare ratio, ${RATIO_ROUNDS} alternating ${roundSeconds}-s rounds: `,
+    )
+    for (let i = 0; i < RATIO_ROUNDS; i++) {
+      const spec = { connections, duration: roundSeconds, warmup: 0 }
+      const h = await load.run({ ...healthScenario, ...spec, url: base }, 'measure')
+      const b = await load.run({ ...bareScenario, ...spec, url: bareUrl }, 'measure')
+      ratioRounds.push(h.reqPerSec / b.reqPerSec)
+      process.stdout.write(`${(100 * ratioRounds.at(-1)).toFixed(0)} % `)
+    }
+    process.stdout.write('\n')
+    await stopBare()
+  }
+
+  const rows = []
+  let storm
+  let backlog
+  for (const s of scenarios) {
+    let url = base
+    let pid = server.pid
+    if (s.target === 'bare') {
+      ;({ url, pid } = await startBare())
+    }
+    if (s.kind !== 'create' && s.method !== 'POST') {
+      // Preflight: one request must answer 200, or the figures would measure an error path.
+      const res = await fetch(`${url}${s.path}`, {
+        headers: s.headers ?? (s.tokens ? { authorization: `Bearer ${s.tokens[0]}` } : {}),
+      })
+      if (res.status !== 200)
+        throw new Error(
+          `${s.name}: preflight answered ${res.status}: ${(await res.text()).slice(0, 300)}`,
+        )
+    }
+    if (s.backlog) {
+      // Put the seeded emails back in the outbox and wait until the runner is on them.
+      await database.query(
+        `update outbox set status = 'pending', attempts = 0, locked_until = null, sent_at = null, available_at = created_at where status = 'done'`,
+      )
+      const queued = await outboxCount(database, `status <> 'done'`)
+      let waited = 0
+      while (waited < 5000 && (await outboxCount(database, `status <> 'done'`)) >= queued) {
+        await sleep(100)
+        waited += 100
+      }
+      backlog = { queued, startedAfterMs: waited }
+    }
+    process.stdout.write(`  ${s.name} … `)
+    const spec = { ...s, url, connections: s.connections ?? connections, duration, warmup }
+    if (!s.amount && !s.backlog) {
+      await load.run(spec, 'warmup')
+      await drain(base)
+    }
+    const backlogAtStart = s.backlog ? await outboxCount(database, `status <> 'done'`) : null
+    const stopRss = rssSampler(pid)
+    const result = await load.run(spec, 'measure')
+    const peakRssKb = await stopRss()
+    const row = { ...s, result, peakRssKb }
+    delete row.tokens
+    delete row.usernames
+    delete row.password
+    delete row.headers
+    const designed = s.key === 'storm' ? (result.statusCodes['409'] ?? 0) : 0
+    row.unexpected = result.non2xx - designed + result.errors + result.timeouts
+    rows.push(row)
+    process.stdout.write(
+      `${Math.round(rate(row))} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, codes ${JSON.stringify(result.statusCodes)}` +
+        `${result.errors ? `, ${result.errors} errors` : ''}${result.timeouts ? `, ${result.timeouts} timeouts` : ''}\n`,
+    )
+    if (s.target === 'bare') {
+      await stopBare()
+      if (healthScenario) await runRatioRounds()
+    }
+    if (s.backlog) {
+      const left = await outboxCount(database, `status <> 'done'`)
+      backlog = { ...backlog, atStart: backlogAtStart, atEnd: left }
+      row.backlog = backlog
+      log(
+        `    backlog: ${backlog.queued} emails queued, ${backlogAtStart} undelivered when the run started, ${left} at its end` +
+          (left === 0
+            ? ' — WARNING: the runner finished before the run did; part of it measured no backlog'
+            : ''),
+      )
+      // Let the runner finish before the next scenario (it is not that scenario's work).
+      const until = Date.now() + 300_000
+      while (Date.now() < until && (await outboxCount(database, `status <> 'done'`)) > 0)
+        await sleep(250)
+      backlog.drainedAfterMs = Date.now() - (until - 300_000)
+    }
+    await drain(base)
+    if (s.key === 'storm') {
+      const res = await fetch(
+        `${base}/api/reservations/?status=pending,confirmed&staff=${fixture.staffIds[0]}&start_after=${encodeURIComponent(
+          new Date(stormStart.getTime() - 3600_000).toISOString(),
+        )}&start_before=${encodeURIComponent(stormEnd.toISOString())}`,
+        { headers: admin },
+      )
+      const page = await res.json()
+      const created = result.statusCodes['201'] ?? 0
+      const conflicts = result.statusCodes['409'] ?? 0
+      storm = {
+        sent: STORM,
+        created,
+        conflicts,
+        other: result.requests - created - conflicts + result.errors + result.timeouts,
+        activeAfter: page.count,
+        ok: created === 1 && conflicts === STORM - 1 && page.count === 1,
+      }
+      log(
+        `    storm check: ${created} × 201, ${conflicts} × 409, ${storm.other} other; ${page.count} active in the slot → ${storm.ok ? 'OK' : 'FAILED'}`,
+      )
+    } else if (row.unexpected) {
+      log(
+        `    WARNING: ${s.name} had ${row.unexpected} unexpected answers: ${JSON.stringify(result.statusCodes)}, ${result.errors} errors, ${result.timeouts} timeouts`,
+      )
+    }
+  }
+
+  const serverPeakRssKb = treeKb(server.pid, 'VmHWM')
+  await load.stop()
+  handles.load = undefined
+  await srv.stop()
+  handles.server = undefined
+  const serverWarnings = readFileSync(srv.logFile, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+
+  // Every active reservation in the database, seeded, created and stormed: no two of one
+  // barber may overlap.
+  const overlaps = await doubleBookings(database)
+  const activeRows = await database.query(
+    `select count(*) as n from reservations where status in ${ACTIVE}`,
+  )
+  const doubleBooking = { overlappingPairs: overlaps, active: Number(activeRows[0]?.n ?? 0) }
+  log(
+    `double-booking check: ${doubleBooking.overlappingPairs} overlapping pair(s) among ${doubleBooking.active} active reservations → ${overlaps === 0 ? 'OK' : 'DOUBLE BOOKING'}`,
+  )
+
+  const health = rows.find((r) => r.key === 'health')
+  const bareRow = rows.find((r) => r.key === 'bare')
+  const cpus = os.cpus()
+  const report = {
+    date: new Date().toISOString(),
+    machine: {
+      cpu: cpus[0]?.model?.trim() ?? 'unknown',
+      cores: cpus.length,
+      availableParallelism: os.availableParallelism(),
+      ramGiB: (os.totalmem() / 2 ** 30).toFixed(1),
+      os: `${os.type()} ${os.release()} ${os.arch()}`,
+      loadAvgAtStart: Number(loadAtStart.toFixed(2)),
+      loadAvgAtEnd: Number(os.loadavg()[0].toFixed(2)),
+    },
+    versions: {
+      node: process.version,
+      fastify: versionOf('fastify'),
+      kysely: versionOf('kysely'),
+      autocannon: versionOf('autocannon'),
+    },
+    db: {
+      engine,
+      version: dbVersion,
+      where:
+        engine === 'sqlite'
+          ? 'fresh temp file'
+          : `throwaway database on ${database.label.split('/')[0]}`,
+    },
+    server: {
+      command: `node ${startEntry().slice(ROOT.length + 1)}`,
+      webConcurrency:
+        webConcurrency ?? `unset (server default; ${os.availableParallelism()} cores available)`,
+      processes: srv.processes,
+      env: {
+        ADMIN_EMAIL: env.ADMIN_EMAIL,
+        EMAIL_BACKEND: env.EMAIL_BACKEND,
+        SHOP_TIMEZONE: env.SHOP_TIMEZONE,
+        OPENING_HOURS: env.OPENING_HOURS,
+        MAX_ACTIVE_BOOKINGS: env.MAX_ACTIVE_BOOKINGS,
+        BOOKING_HORIZON_DAYS: env.BOOKING_HORIZON_DAYS,
+        REDIS_URL: '(unset: jobs in-process)',
+      },
+    },
+    settings: {
+      connections,
+      duration,
+      warmup,
+      stormSize: STORM,
+      openingHours: OPENING_HOURS,
+      createBarbers: CREATE_BARBERS,
+      quick: args.quick,
+    },
+    fixture: {
+      customers: fixture.customers.length,
+      barbers: fixture.staffIds.length,
+      services: Object.keys(fixture.services).length,
+      reservations: Object.values(fixture.counts).reduce((a, b) => a + b, 0),
+      counts: fixture.counts,
+      firstDay: fixture.firstDay,
+      lastDay: fixture.lastDay,
+      weekdays: fixture.days,
+      busyDay: fixture.busyDay,
+      busyDayReservations: fixture.busyDayReservations,
+      seededEmails,
+      seedMs: fixture.seedMs,
+      seededThrough:
+        'the HTTP API of the production build (createsuperuser --no-input for the admin)',
+    },
+    scenarios: rows,
+    healthVsBare: ratioRounds.length
+      ? median(ratioRounds)
+      : health && bareRow
+        ? rate(health) / rate(bareRow)
+        : null,
+    healthVsBareRounds: ratioRounds,
+    backlog,
+    storm,
+    doubleBooking,
+    serverIdleRssKb,
+    serverPeakRssKb,
+    serverWarnings,
+    totalSeconds: (Date.now() - started) / 1000,
+  }
+  report.comparison = comparisonRows(report)
+  report.assessment = assess(report)
+
+  log('')
+  log(consoleTable(report))
+  log('')
+  if (report.healthVsBare != null)
+    log(
+      `GET /health/ = ${(100 * report.healthVsBare).toFixed(0)} % of the bare Fastify route (median of alternating rounds)`,
+    )
+  if (storm)
+    log(
+      `conflict storm: ${storm.created} × 201, ${storm.conflicts} × 409 → ${storm.ok ? 'OK' : 'FAILED'}`,
+    )
+  const a = report.assessment
+  log(
+    `targets (issue 14): ${a.met} met, ${a.notMet} not met${a.notMet ? `: ${a.failed.join('; ')}` : ''}`,
+  )
+  if (serverWarnings.length) {
+    log(
+      `server logged ${serverWarnings.length} warning/error line(s); first: ${serverWarnings[0].slice(0, 300)}`,
+    )
+  }
+  log(
+    `server peak RSS (VmHWM, summed over its ${srv.processes} process(es)): ${serverPeakRssKb ? (serverPeakRssKb / 1024).toFixed(0) : '?'} MiB; total ${report.totalSeconds.toFixed(0)} s`,
+  )
+
+  if (save) {
+    const dir = join(BENCH, 'results')
+    mkdirSync(dir, { recursive: true })
+    const stem = `${report.date.slice(0, 10)}-${engine}${args.quick ? '-quick' : ''}`
+    const md = markdown(report)
+    writeFileSync(join(dir, `${stem}.json`), `${JSON.stringify(report, null, 2)}\n`)
+    writeFileSync(join(dir, `${stem}.md`), md)
+    if (!args.quick) writeFileSync(join(dir, `latest-${engine}.md`), md)
+    log(
+      `wrote bench/results/${stem}.json and ${stem}.md${args.quick ? ' (a --quick run does not replace latest-' + engine + '.md)' : ` and latest-${engine}.md`}`,
+    )
+  } else {
+    log('results not saved (--only, --cpu-prof or --no-save)')
+  }
+
+  if (profileDir) {
+    const newest = readdirSync(profileDir)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .map((f) => join(profileDir, f))
+      .sort()
+      .pop()
+    if (newest && existsSync(newest)) {
+      log(`\nCPU profile of the server: ${newest}`)
+      log(formatSummary(summariseProfile(newest, 25)))
+    }
+  }
+  return report
+}
+
 /* ---------- main ---------- */
 
 async function main() {
-  const started = Date.now()
   const loadAtStart = os.loadavg()[0]
   if (loadAtStart > os.cpus().length * 0.25) {
     log(
@@ -266,423 +901,52 @@ async function main() {
     )
   }
   const workDir = mkdtempSync(join(os.tmpdir(), 'fade-bench-'))
-  const cleanups = []
-  let server
-  let bare
-  let load
-  let profileDir
+  const handles = {}
+  const reports = []
+  const failures = []
   try {
-    log(
-      `Fade District benchmark: ${DB_TITLE[engine]}, ${connections} connections, ${duration} s per scenario`,
-    )
-    const database = await createBenchDatabase(engine, workDir)
-    cleanups.push(() => database.drop())
-    const port = await freePort()
-    const emailDir = join(workDir, 'emails')
-    mkdirSync(emailDir)
-    // Built from scratch (not inherited) so a shell's or .env's settings cannot change the
-    // run; the empty values keep a .env from filling them in.
-    const env = {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? workDir,
-      TMPDIR: os.tmpdir(),
-      NODE_ENV: 'production',
-      DEBUG: 'false',
-      SECRET_KEY: randomBytes(32).toString('hex'),
-      LOG_LEVEL: 'warn',
-      ...database.env,
-      DB_HOST: '',
-      DB_NAME: '',
-      REDIS_URL: '',
-      EMAIL_HOST: '',
-      EMAIL_HOST_USER: '',
-      EMAIL_BACKEND: 'file',
-      EMAIL_FILE_PATH: emailDir,
-      ADMIN_EMAIL: 'owner@fade-district.test',
-      SHOP_TIMEZONE: 'UTC',
-      OPENING_HOURS,
-      REGISTER_PER_HOUR: '1000000',
-      LOGIN_MAX_FAILURES: '1000',
-      ACCESS_TOKEN_MINUTES: '240',
-      CORS_ALLOWED_ORIGINS: '',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-    }
-
-    log(`seeding ${database.label} …`)
-    await database.beforeSeeding?.()
-    const fixture = await seed({ root: ROOT, env, log })
-    await database.afterSeeding?.()
-    log(
-      `  seeded in ${(fixture.seedMs / 1000).toFixed(1)} s: ${fixture.customers.length} customers, ${fixture.staffIds.length} barbers, ` +
-        `${Object.keys(fixture.services).length} services, reservations ${JSON.stringify(fixture.counts)}; busy day ${fixture.busyDay} (${fixture.busyDayReservations})`,
-    )
-
-    // ---- the server under test ----
-    const logFile = join(workDir, 'server.log')
-    const serverLog = createWriteStream(logFile)
-    const nodeArgs = []
-    if (args['cpu-prof']) {
-      profileDir = join(BENCH, 'profiles')
-      mkdirSync(profileDir, { recursive: true })
-      nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`)
-    }
-    server = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', 'src', 'main.js')], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    server.stdout.pipe(serverLog)
-    server.stderr.pipe(serverLog)
-    const base = `http://127.0.0.1:${port}`
-    await waitHttp(`${base}/health/ready/`, server, logFile)
-    await sleep(500)
-    const serverIdleRssKb = readStatusKb(server.pid, 'VmRSS')
-    log(
-      `server pid ${server.pid} ready on ${base}, idle RSS ${serverIdleRssKb ? Math.round(serverIdleRssKb / 1024) : '?'} MiB`,
-    )
-
-    load = startLoad()
-    await load.ready
-
-    // ---- scenarios ----
-    const admin = { authorization: `Bearer ${fixture.adminToken}` }
-    const customerTokens = fixture.customers.map((c) => c.token)
-    const stormStart = new Date(dayStart(364) + 12 * 3600_000)
-    const stormEnd = new Date(stormStart.getTime() + 15 * 60_000)
-    const scenarios = [
-      {
-        key: 'health',
-        name: 'GET /health/',
-        describe:
-          'liveness route of the full app (security headers, CORS, auth and body hooks; no database)',
-        kind: 'static',
-        path: '/health/',
-      },
-      {
-        key: 'bare',
-        name: 'bare Fastify {"status":"ok"}',
-        describe: 'one route on a bare Fastify in its own process: the HTTP ceiling',
-        target: 'bare',
-        kind: 'static',
-        path: '/health/',
-      },
-      {
-        key: 'login',
-        name: 'POST /api/auth/login/',
-        describe:
-          'argon2id verify (19 MiB, t=2) + refresh token insert; bounded by argon2 by design',
-        kind: 'login',
-        method: 'POST',
-        path: '/api/auth/login/',
-        usernames: fixture.customers.map((c) => c.username),
-        password: fixture.password,
-      },
-      {
-        key: 'list-admin',
-        name: 'reservations list (admin)',
-        describe: `GET /api/reservations/ as admin: first page of 20 of all ${Object.values(
-          fixture.counts,
-        )
-          .reduce((a, b) => a + b, 0)
-          .toLocaleString('en-US')} (count + page)`,
-        kind: 'static',
-        path: '/api/reservations/',
-        headers: admin,
-      },
-      {
-        key: 'list-customer',
-        name: 'reservations list (customer)',
-        describe: `GET /api/reservations/ as each of the ${customerTokens.length} customers in turn (own reservations, page of 20)`,
-        kind: 'rotate-token',
-        path: '/api/reservations/',
-        tokens: customerTokens,
-      },
-      {
-        key: 'availability',
-        name: 'availability (busy day)',
-        describe: `GET /api/availability/?date=${fixture.busyDay} (${fixture.busyDayReservations} reservations that day, 3 barbers, 15-min slots)`,
-        kind: 'static',
-        path: `/api/availability/?date=${fixture.busyDay}`,
-      },
-      {
-        key: 'dashboard',
-        name: 'dashboard stats (admin)',
-        describe: 'GET /api/dashboard/stats/ as admin: aggregates over all reservations',
-        kind: 'static',
-        path: '/api/dashboard/stats/',
-        headers: admin,
-      },
-      {
-        key: 'create',
-        name: 'create (free slots)',
-        describe: `POST /api/reservations/ by customers in turn, each request a different free 15-min slot a year ahead; ${
-          {
-            mixed: 'half name a barber, half let the server assign one',
-            named: 'each names a barber',
-            auto: 'the server assigns the barber',
-          }[args['create-staff']]
-        }`,
-        kind: 'create',
-        method: 'POST',
-        path: '/api/reservations/',
-        tokens: customerTokens,
-        create: {
-          baseDayMs: dayStart(365),
-          staffIds: fixture.staffIds,
-          serviceId: fixture.services.trim,
-          mode: args['create-staff'],
-        },
-      },
-      {
-        key: 'storm',
-        name: `conflict storm (${STORM} → 1 slot)`,
-        describe: `${STORM} concurrent POSTs for the same barber and slot (${stormStart.toISOString()}), from ${customerTokens.length} customers in turn: exactly one 201 expected`,
-        kind: 'rotate-token',
-        method: 'POST',
-        path: '/api/reservations/',
-        tokens: customerTokens,
-        body: {
-          start_time: stormStart.toISOString(),
-          staff: fixture.staffIds[0],
-          service: fixture.services.trim,
-        },
-        connections: STORM,
-        amount: STORM,
-      },
-    ].filter((s) => !only || only.has(s.key))
-
-    const startBare = async () => {
-      const barePort = await freePort()
-      bare = fork(join(BENCH, 'lib', 'bare-server.mjs'), [], {
-        env: { ...env, PORT: String(barePort) },
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      })
-      await new Promise((resolve, reject) => {
-        bare.once('message', resolve)
-        bare.once('exit', (c) => reject(new Error(`bare server exited (${c})`)))
-      })
-      return { url: `http://127.0.0.1:${barePort}`, pid: bare.pid }
-    }
-
-    // The health/bare ratio from one pair of runs minutes apart moves with whatever else the
-    // machine does; alternate short runs of the two and take the median of the ratios.
-    // Run right after the two scenarios, before any write fills the outbox the in-process
-    // runner then works through.
-    const healthScenario = scenarios.find((s) => s.key === 'health')
-    const bareScenario = scenarios.find((s) => s.key === 'bare')
-    const ratioRounds = []
-    const runRatioRounds = async () => {
-      const { url: bareUrl } = await startBare()
-      const roundSeconds = Math.min(duration, 3)
-      process.stdout.write(
-        `  health/bare ratio, ${RATIO_ROUNDS} alternating ${roundSeconds}-s rounds: `,
-      )
-      for (let i = 0; i < RATIO_ROUNDS; i++) {
-        const spec = { connections, duration: roundSeconds, warmup: 0 }
-        const h = await load.run({ ...healthScenario, ...spec, url: base }, 'measure')
-        const b = await load.run({ ...bareScenario, ...spec, url: bareUrl }, 'measure')
-        ratioRounds.push(h.reqPerSec / b.reqPerSec)
-        process.stdout.write(`${(100 * ratioRounds.at(-1)).toFixed(0)} % `)
-      }
-      process.stdout.write('\n')
-      await stopChild(bare, 'bare server')
-      bare = undefined
-    }
-
-    const rows = []
-    let storm
-    for (const s of scenarios) {
-      let url = base
-      let pid = server.pid
-      if (s.target === 'bare') {
-        ;({ url, pid } = await startBare())
-      }
-      if (s.kind !== 'create' && s.method !== 'POST') {
-        // Preflight: one request must answer 200, or the figures would measure an error path.
-        const res = await fetch(`${url}${s.path}`, {
-          headers: s.headers ?? (s.tokens ? { authorization: `Bearer ${s.tokens[0]}` } : {}),
-        })
-        if (res.status !== 200)
-          throw new Error(
-            `${s.name}: preflight answered ${res.status}: ${(await res.text()).slice(0, 300)}`,
-          )
-      }
-      process.stdout.write(`  ${s.name} … `)
-      const spec = { ...s, url, connections: s.connections ?? connections, duration, warmup }
-      if (!s.amount) {
-        await load.run(spec, 'warmup')
-        await drain(base)
-      }
-      const stopRss = rssSampler(pid)
-      const result = await load.run(spec, 'measure')
-      const peakRssKb = await stopRss()
-      const row = { ...s, result, peakRssKb }
-      delete row.tokens
-      delete row.usernames
-      delete row.password
-      delete row.headers
-      rows.push(row)
-      process.stdout.write(
-        `${Math.round(rate(row))} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, codes ${JSON.stringify(result.statusCodes)}` +
-          `${result.errors ? `, ${result.errors} errors` : ''}${result.timeouts ? `, ${result.timeouts} timeouts` : ''}\n`,
-      )
-      if (s.target === 'bare') {
-        await stopChild(bare, 'bare server')
-        bare = undefined
-        if (healthScenario) await runRatioRounds()
-      }
-      await drain(base)
-      if (s.key === 'storm') {
-        const res = await fetch(
-          `${base}/api/reservations/?status=pending,confirmed&staff=${fixture.staffIds[0]}&start_after=${encodeURIComponent(
-            new Date(stormStart.getTime() - 3600_000).toISOString(),
-          )}&start_before=${encodeURIComponent(stormEnd.toISOString())}`,
-          { headers: admin },
-        )
-        const page = await res.json()
-        const created = result.statusCodes['201'] ?? 0
-        const conflicts = result.statusCodes['409'] ?? 0
-        storm = {
-          sent: STORM,
-          created,
-          conflicts,
-          other: result.requests - created - conflicts + result.errors + result.timeouts,
-          activeAfter: page.count,
-          ok: created === 1 && conflicts === STORM - 1 && page.count === 1,
-        }
-        log(
-          `    storm check: ${created} × 201, ${conflicts} × 409, ${storm.other} other; ${page.count} active in the slot → ${storm.ok ? 'OK' : 'FAILED'}`,
-        )
-      } else if (result.non2xx || result.errors || result.timeouts) {
-        log(
-          `    WARNING: ${s.name} had failures: ${JSON.stringify(result.statusCodes)}, ${result.errors} errors, ${result.timeouts} timeouts`,
-        )
-      }
-    }
-
-    const serverPeakRssKb = readStatusKb(server.pid, 'VmHWM')
-    await load.stop()
-    load = undefined
-    await stopChild(server, 'server')
-    serverLog.end()
-    const serverWarnings = readFileSync(logFile, 'utf8')
-      .split('\n')
-      .filter((l) => l.trim())
-    server = undefined
-
-    const health = rows.find((r) => r.key === 'health')
-    const bareRow = rows.find((r) => r.key === 'bare')
-    const cpus = os.cpus()
-    const report = {
-      date: new Date().toISOString(),
-      machine: {
-        cpu: cpus[0]?.model?.trim() ?? 'unknown',
-        cores: cpus.length,
-        ramGiB: (os.totalmem() / 2 ** 30).toFixed(1),
-        os: `${os.type()} ${os.release()} ${os.arch()}`,
-        loadAvgAtStart: Number(loadAtStart.toFixed(2)),
-        loadAvgAtEnd: Number(os.loadavg()[0].toFixed(2)),
-      },
-      versions: {
-        node: process.version,
-        fastify: versionOf('fastify'),
-        kysely: versionOf('kysely'),
-        autocannon: versionOf('autocannon'),
-      },
-      db: {
-        engine,
-        version: fixture.dbVersion,
-        where:
-          engine === 'sqlite'
-            ? 'fresh temp file, WAL'
-            : `throwaway database on ${database.label.split('/')[0]}`,
-      },
-      settings: { connections, duration, warmup, stormSize: STORM, openingHours: OPENING_HOURS },
-      fixture: {
-        customers: fixture.customers.length,
-        barbers: fixture.staffIds.length,
-        services: Object.keys(fixture.services).length,
-        reservations: Object.values(fixture.counts).reduce((a, b) => a + b, 0),
-        counts: fixture.counts,
-        firstDay: fixture.firstDay,
-        lastDay: fixture.lastDay,
-        busyDay: fixture.busyDay,
-        seedMs: fixture.seedMs,
-      },
-      scenarios: rows,
-      healthVsBare: ratioRounds.length
-        ? median(ratioRounds)
-        : health && bareRow
-          ? rate(health) / rate(bareRow)
-          : null,
-      healthVsBareRounds: ratioRounds,
-      storm,
-      serverIdleRssKb,
-      serverPeakRssKb,
-      serverWarnings,
-      totalSeconds: (Date.now() - started) / 1000,
-    }
-    report.comparison = comparisonRows(report)
-
-    log('')
-    log(consoleTable(rows))
-    log('')
-    if (report.healthVsBare != null)
-      log(`GET /health/ = ${(100 * report.healthVsBare).toFixed(0)} % of the bare Fastify route`)
-    if (storm)
-      log(
-        `conflict storm: ${storm.created} × 201, ${storm.conflicts} × 409 → ${storm.ok ? 'OK' : 'FAILED'}`,
-      )
-    for (const c of report.comparison) {
-      log(`vs Django ${c.name}: ${Math.round(c.ours)} / ${c.django} req/s = ${c.ratio.toFixed(1)}×`)
-    }
-    if (serverWarnings.length) {
-      log(
-        `server logged ${serverWarnings.length} warning/error line(s); first: ${serverWarnings[0].slice(0, 300)}`,
-      )
-    }
-    log(
-      `server peak RSS (VmHWM): ${serverPeakRssKb ? (serverPeakRssKb / 1024).toFixed(0) : '?'} MiB; total ${report.totalSeconds.toFixed(0)} s`,
-    )
-
-    if (save) {
-      const dir = join(BENCH, 'results')
-      mkdirSync(dir, { recursive: true })
-      const stem = `${report.date.slice(0, 10)}-${engine}`
-      const md = markdown(report)
-      writeFileSync(join(dir, `${stem}.json`), `${JSON.stringify(report, null, 2)}\n`)
-      writeFileSync(join(dir, `${stem}.md`), md)
-      writeFileSync(join(dir, `latest-${engine}.md`), md)
-      log(`wrote bench/results/${stem}.json, ${stem}.md and latest-${engine}.md`)
-    } else {
-      log('results not saved (--only, --cpu-prof or --no-save)')
-    }
-
-    if (profileDir) {
-      const newest = readdirSync(profileDir)
-        .filter((f) => f.endsWith('.cpuprofile'))
-        .map((f) => join(profileDir, f))
-        .sort()
-        .pop()
-      if (newest && existsSync(newest)) {
-        log(`\nCPU profile of the server: ${newest}`)
-        log(formatSummary(summariseProfile(newest, 25)))
-      }
-    }
-    if (storm && !storm.ok) process.exitCode = 1
-  } finally {
-    if (load) await load.stop()
-    if (bare) await stopChild(bare, 'bare server')
-    if (server) await stopChild(server, 'server')
-    for (const c of cleanups.reverse()) {
+    for (const engine of engines) {
+      const cleanups = []
       try {
-        await c()
+        reports.push(await runOne(engine, { workDir, cleanups, handles }))
       } catch (err) {
-        log(`cleanup failed: ${err.message}`)
+        failures.push(`${DB_TITLE[engine]}: ${err?.message ?? err}`)
+        console.error(`\n${DB_TITLE[engine]} run FAILED: ${err?.stack ?? err}`)
+      } finally {
+        if (handles.load) await handles.load.stop()
+        if (handles.bare) await stopChild(handles.bare, 'bare server')
+        if (handles.server) await handles.server.stop()
+        Object.keys(handles).forEach((k) => delete handles[k])
+        for (const c of cleanups.reverse()) {
+          try {
+            await c()
+          } catch (err) {
+            log(`cleanup failed: ${err.message}`)
+          }
+        }
       }
     }
+  } finally {
     rmSync(workDir, { recursive: true, force: true })
+  }
+
+  if (reports.length > 1) {
+    log('\n=== summary (issue 14 workload) ===')
+    log(summaryTable(reports))
+  }
+  for (const r of reports) {
+    if (r.doubleBooking.overlappingPairs > 0)
+      failures.push(
+        `${DB_TITLE[r.db.engine]}: DOUBLE BOOKING — ${r.doubleBooking.overlappingPairs} overlapping pair(s) of active reservations`,
+      )
+    if (r.storm && !r.storm.ok)
+      failures.push(
+        `${DB_TITLE[r.db.engine]}: conflict storm FAILED (${r.storm.created} × 201, ${r.storm.conflicts} × 409, ${r.storm.other} other, ${r.storm.activeAfter} active after)`,
+      )
+  }
+  if (failures.length) {
+    console.error(`\nBENCH FAILED:\n- ${failures.join('\n- ')}`)
+    process.exitCode = 1
   }
 }
 

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
+import Database from 'better-sqlite3'
 import mysql from 'mysql2/promise'
 import pg from 'pg'
 
@@ -13,7 +14,8 @@ export const POSTGRES_URL =
 
 /**
  * Creates an empty database and returns the environment that points the app at it
- * (DATABASE_URL), plus a drop() that removes it.
+ * (DATABASE_URL), a query(sql) for the few statements the bench runs beside the app
+ * (version, outbox, the double-booking check), and a drop() that removes it.
  * @param {'sqlite'|'mysql'|'postgres'} engine
  * @param {string} workDir a temp directory owned by this run
  */
@@ -26,6 +28,16 @@ export async function createBenchDatabase(engine, workDir) {
       engine,
       label: file,
       env: { DATABASE_URL: `sqlite:${file}` },
+      query: async (text) => {
+        const c = new Database(file)
+        try {
+          c.pragma('busy_timeout = 10000')
+          const st = c.prepare(text)
+          return st.reader ? st.all() : (st.run(), [])
+        } finally {
+          c.close()
+        }
+      },
       drop: async () => rmSync(dir, { recursive: true, force: true }),
     }
   }
@@ -39,6 +51,15 @@ export async function createBenchDatabase(engine, workDir) {
       engine,
       label: `${url.host}/${name}`,
       env: { DATABASE_URL: url.toString() },
+      query: async (text) => {
+        const c = await mysql.createConnection({ uri: url.toString() })
+        try {
+          const [rows] = await c.query(text)
+          return Array.isArray(rows) ? rows : []
+        } finally {
+          await c.end()
+        }
+      },
       drop: async () => {
         const c = await mysql.createConnection({ uri: MYSQL_URL })
         await c.query(`drop database if exists ${name}`)
@@ -62,9 +83,18 @@ export async function createBenchDatabase(engine, workDir) {
     engine,
     label: `${url.host}/${name}`,
     env: { DATABASE_URL: url.toString() },
-    // Seeding commits ~9,000 small transactions: without waiting for each WAL flush it
-    // takes a fraction of the time. Only the seeding connections see this; the server
-    // starts after it is reset, with durable commits.
+    query: async (text) => {
+      const c = new pg.Client({ connectionString: url.toString() })
+      await c.connect()
+      try {
+        return (await c.query(text)).rows
+      } finally {
+        await c.end()
+      }
+    },
+    // Seeding commits ~8,000 small transactions: without waiting for each WAL flush it
+    // takes a fraction of the time. Connections opened while this is set keep it, so the
+    // server is restarted after the reset (run.mjs), to measure durable commits.
     beforeSeeding: () => alter('set synchronous_commit = off'),
     afterSeeding: () => alter('reset synchronous_commit'),
     drop: async () => {

@@ -1,18 +1,18 @@
-// Seeds a realistic shop through the compiled domain code (dist/): users are inserted
-// directly with one shared argon2 hash (hashing 54 times would dominate the seeding time);
-// services go through createService, reservations through createReservation and their
-// status changes through updateReservation, the same path a request takes.
+/* global fetch */
+// Seeds a realistic shop through the HTTP API of the running production build: only the
+// binding contract (API.md) and the documented commands are used, so a rewrite of the
+// domain code behind them does not break the bench. The admin comes from
+// `createsuperuser --no-input`; barbers and customers register; the admin makes the barbers
+// staff members and adds the services; customers book 5,000 reservations over the coming
+// weekdays, barber by barber; the admin confirms some and customers cancel some.
+import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
-import { sql } from 'kysely'
-import { pino } from 'pino'
 
 export const PASSWORD = 'Bench-Clipper-2026!'
 export const OPEN_FROM = 6 * 60 // 06:00, minutes after midnight (shop zone is UTC)
 export const OPEN_TO = 22 * 60 // 22:00
 
-const DAY_MS = 86_400_000
 const MIN_MS = 60_000
 
 const SERVICES = [
@@ -82,34 +82,16 @@ export function isoDate(ms) {
   return new Date(ms).toISOString().slice(0, 10)
 }
 
-export async function importDist(root) {
-  const dist = join(root, 'dist', 'src')
-  if (!existsSync(join(dist, 'main.js'))) {
-    throw new Error('dist/src/main.js is missing: run `npm run build` first (npm run bench does)')
-  }
-  const load = (p) => import(pathToFileURL(join(dist, p)).href)
-  const [config, runtime, migrator, database, passwords, reservations, catalog] = await Promise.all(
-    [
-      load('config.js'),
-      load('runtime.js'),
-      load('db/migrator.js'),
-      load('db/database.js'),
-      load('auth/passwords.js'),
-      load('reservations/reservations.service.js'),
-      load('catalog/catalog.service.js'),
-    ],
-  )
-  return { config, runtime, migrator, database, passwords, reservations, catalog }
-}
-
 /**
- * Plans `count` non-overlapping reservations per barber, day after day from `firstDay`
- * (relative to today), inside opening hours, with realistic gaps and a lunch break.
+ * Plans `count` non-overlapping reservations per barber, weekday after weekday from
+ * `firstDay` (relative to today), inside opening hours, with realistic gaps and a lunch break.
  */
 function plan(rand, { count, firstDay, staffIds, customerIds, services }) {
   const out = []
   for (let day = firstDay; out.length < count; day++) {
     const midnight = dayStart(day)
+    const weekday = new Date(midnight).getUTCDay()
+    if (weekday === 0 || weekday === 6) continue
     for (const staffId of staffIds) {
       let t = OPEN_FROM + [0, 0, 15, 30][Math.floor(rand() * 4)]
       const lunch = 12 * 60 + Math.floor(rand() * 8) * 15
@@ -152,226 +134,226 @@ async function pool(items, limit, fn) {
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
 }
 
+/** Creates the admin with the documented command (`createsuperuser --no-input`). */
+export async function createAdmin({ root, env }) {
+  const built = join(root, 'dist', 'src', 'cli', 'createsuperuser.js')
+  const [cmd, argv] = existsSync(built)
+    ? [process.execPath, [built]]
+    : [join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'src', 'cli', 'createsuperuser.ts')]]
+  const child = spawn(
+    cmd,
+    [...argv, '--no-input', '--username', ADMIN.username, '--email', ADMIN.email],
+    {
+      cwd: root,
+      env: { ...env, SUPERUSER_PASSWORD: PASSWORD },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  let out = ''
+  child.stdout.on('data', (b) => (out += b))
+  child.stderr.on('data', (b) => (out += b))
+  const code = await new Promise((resolve) => child.on('exit', resolve))
+  if (code !== 0) throw new Error(`createsuperuser exited with ${code}:\n${out}`)
+}
+
+export const ADMIN = { username: 'owner', email: 'owner@fade-district.test' }
+
+/** A small JSON client for the API; any status but the expected one throws with the body. */
+function client(base) {
+  return async (method, path, { token, body, expect = [200, 201] } = {}) => {
+    for (let attempt = 1; ; attempt++) {
+      const res = await fetch(`${base}${path}`, {
+        method,
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+      })
+      const text = await res.text()
+      if (expect.includes(res.status)) return text ? JSON.parse(text) : null
+      // A lost race the server asks us to retry (503/429 with Retry-After) is retried a few times.
+      if ((res.status === 503 || res.status === 429) && attempt < 5) {
+        await new Promise((r) => setTimeout(r, 200 * attempt))
+        continue
+      }
+      throw new Error(`seeding: ${method} ${path} answered ${res.status}: ${text.slice(0, 400)}`)
+    }
+  }
+}
+
 /**
  * @param {object} opts
- * @param {string} opts.root the repository root (where dist/ is)
- * @param {Record<string,string>} opts.env the server's environment (same secret, hours, DB)
+ * @param {string} opts.base the running server (http://127.0.0.1:port)
+ * @param {Record<string,string>} opts.env the server's environment
  * @param {number} [opts.customers]
  * @param {number} [opts.barbers]
  * @param {number} [opts.reservations]
+ * @param {number} [opts.concurrency] requests in flight while seeding
  * @param {(msg: string) => void} [opts.log]
  */
 export async function seed(opts) {
-  const { root, env } = opts
+  const { base } = opts
   const nCustomers = opts.customers ?? 50
-  const nBarbers = opts.barbers ?? 3
+  const nBarbers = opts.barbers ?? 16
   const nReservations = opts.reservations ?? 5000
+  const concurrency = opts.concurrency ?? 8
+  const cutoffMs = Number(opts.env.CANCELLATION_CUTOFF_HOURS ?? 2) * 3600_000
   const log = opts.log ?? (() => undefined)
-  const d = await importDist(root)
-  const config = d.config.loadConfig(env)
-  const runtime = d.runtime.createRuntime(config, { role: 'api', log: pino({ level: 'silent' }) })
-  const { ctx } = runtime
-  const { db, engine } = ctx.database
+  const api = client(base)
   const started = Date.now()
-  const rand = prng(20261124)
-  try {
-    await d.migrator.migrateToLatest(db, engine)
+  const rand = prng(20261207)
 
-    // ---- users: one argon2 hash for all ----
-    const hash = await d.passwords.hashPassword(PASSWORD)
-    const now = Date.now()
-    const insertUser = (u) =>
-      d.database.insertReturningId(engine, db, 'users', {
-        username: u.username,
-        username_key: u.username.toLowerCase(),
-        email: `${u.username}@fade-district.test`,
-        email_key: `${u.username}@fade-district.test`,
-        password: hash,
-        first_name: u.first,
-        last_name: u.last,
-        phone: u.phone ?? '',
-        is_admin: u.admin ?? false,
-        is_staff_member: u.staff ?? false,
-        is_active: true,
-        working_hours: null,
-        date_joined: new Date(now - Math.floor(rand() * 120) * DAY_MS),
-        last_login: null,
-      })
-    const adminId = await insertUser({
-      username: 'owner',
-      first: 'Shop',
-      last: 'Owner',
-      admin: true,
-    })
-    const staffIds = []
-    for (let i = 1; i <= nBarbers; i++) {
-      staffIds.push(
-        await insertUser({ username: `barber${i}`, first: 'Barber', last: `No${i}`, staff: true }),
-      )
-    }
-    const customers = []
-    for (let i = 1; i <= nCustomers; i++) {
-      const username = `customer${String(i).padStart(3, '0')}`
-      const phone = `+3598${String(10_000_000 + i)}`
-      customers.push({
-        id: await insertUser({ username, first: 'Client', last: `No${i}`, phone }),
+  const login = await api('POST', '/api/auth/login/', {
+    body: { username: ADMIN.username, password: PASSWORD },
+  })
+  const adminToken = login.access
+  const admin = { token: adminToken }
+
+  // ---- users: everyone registers (one argon2 hash each, as in a real shop) ----
+  const register = async (username, first, last, phone) => {
+    const r = await api('POST', '/api/auth/register/', {
+      body: {
         username,
-      })
-    }
+        email: `${username}@fade-district.test`,
+        password: PASSWORD,
+        first_name: first,
+        last_name: last,
+        ...(phone ? { phone } : {}),
+      },
+      expect: [201],
+    })
+    return { id: r.user.id, username, token: r.access }
+  }
+  const barbers = []
+  await pool(
+    Array.from({ length: nBarbers }, (_, i) => i + 1),
+    4,
+    async (i) => {
+      barbers[i - 1] = await register(`barber${String(i).padStart(2, '0')}`, 'Barber', `No${i}`)
+    },
+  )
+  for (const b of barbers) {
+    await api('PATCH', `/api/users/${b.id}/`, { ...admin, body: { is_staff_member: true } })
+  }
+  const customers = []
+  await pool(
+    Array.from({ length: nCustomers }, (_, i) => i + 1),
+    4,
+    async (i) => {
+      customers[i - 1] = await register(
+        `customer${String(i).padStart(3, '0')}`,
+        'Client',
+        `No${i}`,
+        `+3598${String(10_000_000 + i)}`,
+      )
+    },
+  )
+  const staffIds = barbers.map((b) => b.id)
 
-    // ---- services, through the domain ----
-    const services = []
-    for (const s of SERVICES) {
-      const created = await d.catalog.createService(ctx, {
+  // ---- services ----
+  const services = []
+  for (const s of SERVICES) {
+    const created = await api('POST', '/api/services/', {
+      ...admin,
+      body: {
         name: s.name,
         description: `${s.name} (${s.duration_minutes} min)`,
         duration_minutes: s.duration_minutes,
         buffer_after_minutes: s.buffer_after_minutes,
         price: s.price,
-      })
-      services.push({ ...s, id: created.id })
-    }
-    await d.catalog.createService(ctx, {
-      name: 'Hot towel shave (retired)',
-      duration_minutes: 30,
-      price: '20.00',
-      is_active: false,
+      },
+      expect: [201],
     })
+    services.push({ ...s, id: created.id })
+  }
+  const retired = await api('POST', '/api/services/', {
+    ...admin,
+    body: { name: 'Hot towel shave (retired)', duration_minutes: 30, price: '20.00' },
+    expect: [201],
+  })
+  await api('PATCH', `/api/services/${retired.id}/`, { ...admin, body: { is_active: false } })
 
-    // ---- reservations: created and moved through the workflow by the domain ----
-    const actor = (id, role) => ({
-      id,
-      username: role,
-      isAdmin: role === 'admin',
-      isStaff: role === 'staff',
-    })
-    const admin = actor(adminId, 'admin')
-    const planned = plan(rand, {
-      count: nReservations,
-      firstDay: -21,
-      staffIds,
-      customerIds: customers.map((c) => c.id),
-      services,
-    })
-    // Each plan item carries its fate, drawn up front so the result is deterministic.
-    for (const p of planned) p.roll = rand()
-    const cutoffMs = config.cancellationCutoffHours * 3600_000
-    const counts = { pending: 0, confirmed: 0, completed: 0, cancelled: 0, no_show: 0 }
-    const update = (who, id, body) => d.reservations.updateReservation(ctx, who, id, body)
-    const seedOne = async (p) => {
-      const t = Date.now()
-      const past = p.start < t + 5 * MIN_MS
-      const barber = actor(p.staffId, 'staff')
-      const body = {
+  // ---- reservations: booked by the customers, then confirmed or cancelled ----
+  const planned = plan(rand, {
+    count: nReservations,
+    firstDay: 1,
+    staffIds,
+    customerIds: customers.map((_, i) => i),
+    services,
+  })
+  for (const p of planned) p.roll = rand()
+  const counts = { pending: 0, confirmed: 0, cancelled: 0 }
+  let done = 0
+  // In time order, so concurrent requests mostly book different barbers (not one barber's day).
+  const order = [...planned].sort((a, b) => a.start - b.start || a.staffId - b.staffId)
+  await pool(order, concurrency, async (p) => {
+    const customer = customers[p.customerId]
+    const r = await api('POST', '/api/reservations/', {
+      token: customer.token,
+      body: {
         start_time: new Date(p.start).toISOString(),
         staff: p.staffId,
         service: p.serviceId,
-      }
-      let status
-      if (past) {
-        // The admin records a past visit, then the barber closes it.
-        const { body: r } = await d.reservations.createReservation(ctx, admin, {
-          ...body,
-          customer: p.customerId,
-        })
-        if (p.roll < 0.75) {
-          await update(barber, r.id, { status: 'confirmed' })
-          await update(barber, r.id, { status: 'completed' })
-          status = 'completed'
-        } else if (p.roll < 0.83) {
-          await update(barber, r.id, { status: 'confirmed' })
-          await update(barber, r.id, { status: 'no_show' })
-          status = 'no_show'
-        } else {
-          await update(admin, r.id, { status: 'cancelled', cancellation_reason: 'Customer called' })
-          status = 'cancelled'
-        }
-      } else {
-        const customer = actor(p.customerId, 'customer')
-        const { body: r } = await d.reservations.createReservation(ctx, customer, {
-          ...body,
-          notes: p.roll < 0.2 ? 'Please keep the top long.' : undefined,
-        })
-        if (p.roll < 0.12) {
-          const who = p.start - t > cutoffMs + 5 * MIN_MS ? customer : admin
-          await update(who, r.id, { status: 'cancelled', cancellation_reason: 'Plans changed' })
-          status = 'cancelled'
-        } else if (p.roll < 0.55) {
-          await update(barber, r.id, { status: 'confirmed' })
-          status = 'confirmed'
-        } else {
-          status = 'pending'
-        }
-      }
-      counts[status] += 1
-    }
-    const concurrency = engine === 'sqlite' ? 1 : 8
-    let done = 0
-    // In time order, so concurrent workers mostly book different barbers (not one barber's day).
-    const order = [...planned].sort((a, b) => a.start - b.start || a.staffId - b.staffId)
-    await pool(order, concurrency, async (p) => {
-      await seedOne(p)
-      done += 1
-      if (done % 1000 === 0) log(`  seeded ${done}/${planned.length} reservations`)
+        ...(p.roll < 0.2 ? { notes: 'Please keep the top long.' } : {}),
+      },
+      expect: [201],
     })
-
-    // The seeded history's emails went out long ago: the server must not spend the
-    // benchmark delivering thousands of them.
-    await db
-      .updateTable('outbox')
-      .set({ status: 'done', sent_at: new Date() })
-      .where('status', '=', 'pending')
-      .execute()
-
-    // The busiest day within the booking horizon (for the availability scenario).
-    const firstFuture = dayStart(1)
-    const byDay = new Map()
-    for (const p of planned) {
-      if (p.start < firstFuture) continue
-      const key = isoDate(p.start)
-      byDay.set(key, (byDay.get(key) ?? 0) + 1)
+    let status = 'pending'
+    if (p.roll < 0.12 && p.start - Date.now() > cutoffMs + 5 * MIN_MS) {
+      await api('PATCH', `/api/reservations/${r.id}/`, {
+        token: customer.token,
+        body: { status: 'cancelled', cancellation_reason: 'Plans changed' },
+      })
+      status = 'cancelled'
+    } else if (p.roll >= 0.12 && p.roll < 0.55) {
+      await api('PATCH', `/api/reservations/${r.id}/`, {
+        ...admin,
+        body: { status: 'confirmed' },
+      })
+      status = 'confirmed'
     }
-    const [busyDay, busyCount] = [...byDay.entries()].sort(
-      (a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1),
-    )[0]
-    const lastDay = isoDate(planned[planned.length - 1].start)
+    counts[status] += 1
+    done += 1
+    if (done % 1000 === 0) log(`  seeded ${done}/${planned.length} reservations`)
+  })
 
-    // Access tokens, signed with the server's key.
-    const token = async (id) => (await ctx.tokens.issue('access', id, new Date())).token
-    const fixture = {
-      adminId,
-      adminToken: await token(adminId),
-      staffIds,
-      customers: await Promise.all(
-        customers.map(async (c) => ({ ...c, token: await token(c.id) })),
-      ),
-      password: PASSWORD,
-      services: Object.fromEntries(services.map((s) => [s.key, s.id])),
-      busyDay,
-      busyDayReservations: busyCount,
-      firstDay: isoDate(planned[0].start),
-      lastDay,
-      counts,
-      seedMs: Date.now() - started,
-      dbVersion: await databaseVersion(db, engine),
-    }
-    return fixture
-  } finally {
-    await runtime.close()
+  // The busiest day (for the availability scenario).
+  const byDay = new Map()
+  for (const p of planned) {
+    const key = isoDate(p.start)
+    byDay.set(key, (byDay.get(key) ?? 0) + 1)
+  }
+  const [busyDay, busyCount] = [...byDay.entries()].sort(
+    (a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1),
+  )[0]
+
+  return {
+    adminToken,
+    staffIds,
+    customers,
+    password: PASSWORD,
+    services: Object.fromEntries(services.map((s) => [s.key, s.id])),
+    busyDay,
+    busyDayReservations: busyCount,
+    firstDay: isoDate(planned[0].start),
+    lastDay: isoDate(planned[planned.length - 1].start),
+    days: byDay.size,
+    counts,
+    seedMs: Date.now() - started,
   }
 }
 
-async function databaseVersion(db, engine) {
-  const q =
-    engine === 'sqlite'
-      ? sql`select 'SQLite ' || sqlite_version() as v`
-      : engine === 'mysql'
-        ? sql`select version() as v`
-        : sql`select version() as v`
-  const { rows } = await q.execute(db)
+/** The database's name and version, for the report. */
+export async function databaseVersion(database) {
+  const text =
+    database.engine === 'sqlite'
+      ? "select 'SQLite ' || sqlite_version() as v"
+      : 'select version() as v'
+  const rows = await database.query(text)
   const v = String(rows[0]?.v ?? 'unknown')
-  if (engine === 'mysql')
+  if (database.engine === 'mysql')
     return /mariadb/i.test(v) ? `MariaDB ${v.replace(/-MariaDB.*$/i, '')}` : `MySQL ${v}`
-  if (engine === 'postgres') return v.split(' on ')[0]
+  if (database.engine === 'postgres') return v.split(' on ')[0]
   return v
 }
