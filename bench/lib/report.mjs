@@ -1,10 +1,10 @@
 // Formatting and judging: the console tables, the Markdown report, the targets of issue 14
-// and the comparison with the original Django figures (bench/data/issue-14.json).
+// and the comparison with the original Django figures (bench/baseline-issue-14.json).
 import { readFileSync } from 'node:fs'
 
 /** The original's figures, ours when issue 14 was filed, and the issue's targets. */
 export const BASELINE = JSON.parse(
-  readFileSync(new URL('../data/issue-14.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../baseline-issue-14.json', import.meta.url), 'utf8'),
 )
 
 export const DB_TITLE = { sqlite: 'SQLite', mysql: 'MariaDB/MySQL', postgres: 'PostgreSQL' }
@@ -264,7 +264,7 @@ export function markdown(report) {
   lines.push(mdTable(HEAD, tableRows(report)))
   lines.push('')
   lines.push(
-    `"% of bare": the scenario's req/s over the bare Fastify route's in this run; for \`GET /health/\` the median of alternating rounds. "× Django": over the original's figure on the same engine (PostgreSQL against MariaDB), from \`bench/data/issue-14.json\` (${BASELINE.provenance.split(':')[0]}). "non-2xx (unexpected)": all non-2xx answers, errors and timeouts, and those of them not designed (the storm's 409s are).`,
+    `"% of bare": the scenario's req/s over the bare Fastify route's in this run; for \`GET /health/\` the median of alternating rounds. "× Django": over the original's figure on the same engine (PostgreSQL against MariaDB), from \`bench/baseline-issue-14.json\` (${BASELINE.provenance.split(':')[0]}). "non-2xx (unexpected)": all non-2xx answers, errors and timeouts, and those of them not designed (the storm's 409s are).`,
   )
   lines.push('')
   lines.push('Scenarios:')
