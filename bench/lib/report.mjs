@@ -18,6 +18,8 @@ const ms = (n) =>
       : Number.isInteger(n) || n >= 100
         ? String(Math.round(n))
         : n.toFixed(1)
+/** req/s: whole numbers, but one decimal below 100 (login runs at tens per second). */
+const rps = (n) => (n == null || Number.isNaN(n) ? '—' : n < 100 ? n.toFixed(1) : int(n))
 const mib = (kb) => (kb == null ? '—' : (kb / 1024).toFixed(0))
 const pct = (x) => (x == null ? '—' : `${(100 * x).toFixed(x < 0.1 ? 1 : 0)} %`)
 
@@ -141,7 +143,7 @@ export function tableRows(report) {
     const x = djangoRatio(report, r)
     return [
       r.name,
-      int(rate(r)),
+      rps(rate(r)),
       ms(r.result.latency.p50),
       ms(r.result.latency.p99),
       pct(r.amount ? null : shareOf(report, r)),
@@ -187,7 +189,7 @@ export function summaryTable(reports, { markdown: md = false } = {}) {
         const a = (r.assessment ?? assess(r)).rows[k]
         const x = djangoRatio(r, row)
         const verdict = a.checks.length ? (a.ok ? ' met' : ' NOT met') : ''
-        return `${int(rate(row))} (${ms(row.result.latency.p99)}) ${pct(a.share)}${x == null ? '' : ` ${x.toFixed(1)}×`}${verdict}`
+        return `${rps(rate(row))} (${ms(row.result.latency.p99)}) ${pct(a.share)}${x == null ? '' : ` ${x.toFixed(1)}×`}${verdict}`
       }),
     ]
   })
@@ -282,7 +284,7 @@ export function markdown(report) {
   if (report.backlog) {
     const b = report.backlog
     lines.push(
-      `Backlog: ${int(b.queued)} emails put back in the outbox; ${int(b.atStart)} undelivered when the measured run started, ${int(b.atEnd)} at its end${b.atEnd === 0 ? ' (the runner finished first: part of the run measured no backlog)' : ''}; all delivered ${(b.drainedAfterMs / 1000).toFixed(0)} s after.`,
+      `Backlog: ${int(b.queued)} emails put back in the outbox; ${int(b.atStart)} undelivered when the measured run started, ${int(b.atEnd)} at its end${b.atEnd === 0 ? ' (the runner finished first: part of the run measured no backlog)' : ''}; the rest was then taken out of the outbox.`,
     )
   }
   if (report.storm) {
@@ -334,9 +336,9 @@ export function markdown(report) {
       ],
       comp.map((c) => [
         c.name,
-        c.django == null ? '—' : `${int(c.django)}${c.djangoNote ? ` (${c.djangoNote})` : ''}`,
-        c.filed == null ? '—' : `${int(c.filed)}${c.filedP99 == null ? '' : ` (${c.filedP99})`}`,
-        `${int(c.ours)} (${ms(c.oursP99)})${c.ourUnexpected ? `, ${int(c.ourUnexpected)} unexpected non-2xx` : ''}`,
+        c.django == null ? '—' : `${rps(c.django)}${c.djangoNote ? ` (${c.djangoNote})` : ''}`,
+        c.filed == null ? '—' : `${rps(c.filed)}${c.filedP99 == null ? '' : ` (${c.filedP99})`}`,
+        `${rps(c.ours)} (${ms(c.oursP99)})${c.ourUnexpected ? `, ${int(c.ourUnexpected)} unexpected non-2xx` : ''}`,
         c.ratio == null ? '—' : `${c.ratio.toFixed(1)}×`,
       ]),
     ),
