@@ -937,6 +937,20 @@ async function main() {
   if (reports.length > 1) {
     log('\n=== summary (issue 14 workload) ===')
     log(summaryTable(reports))
+    if (save && !args.quick) {
+      const stem = `${new Date().toISOString().slice(0, 10)}-all`
+      const md = [
+        `# Fade District benchmark — ${reports.map((r) => DB_TITLE[r.db.engine]).join(', ')}`,
+        '',
+        `${reports[0].date} … ${reports.at(-1).date}; details in the per-database reports (${reports.map((r) => `\`${r.date.slice(0, 10)}-${r.db.engine}.md\``).join(', ')}).`,
+        '',
+        summaryTable(reports, { markdown: true }),
+        '',
+      ].join('\n')
+      writeFileSync(join(BENCH, 'results', `${stem}.md`), md)
+      writeFileSync(join(BENCH, 'results', 'latest-all.md'), md)
+      log(`wrote bench/results/${stem}.md and latest-all.md`)
+    }
   }
   for (const r of reports) {
     if (r.doubleBooking.overlappingPairs > 0)

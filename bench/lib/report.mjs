@@ -199,7 +199,10 @@ export function summaryTable(reports, { markdown: md = false } = {}) {
   ])
   body.push([
     'HTTP processes (WEB_CONCURRENCY)',
-    ...reports.map((r) => `${r.server.processes} (${r.server.webConcurrency})`),
+    ...reports.map(
+      (r) =>
+        `${r.server.processes} (${String(r.server.webConcurrency).startsWith('unset') ? 'unset' : r.server.webConcurrency})`,
+    ),
   ])
   const legend =
     'req/s (p99 ms) % of the bare route of the same run, × the original Django figure (issue 14), target met or not'
