@@ -64,6 +64,10 @@ function checksFor(report, row) {
       measurable: true,
     })
   }
+  if (row.result.requests === 0) {
+    // Nothing came back within the run (e.g. every login slower than a --quick run): no figure.
+    checks.push({ what: 'answers within the run', ok: false, measurable: false })
+  }
   if (row.key !== 'bare') {
     checks.push({
       what: row.key === 'storm' ? 'only 1 × 201 + 409s' : '0 non-2xx',
