@@ -25,7 +25,11 @@ for (const engine of await dialects()) {
     let t: TestApp
     beforeAll(async () => {
       t = await startApp(engine, {
-        env: { PUBLIC_URL: 'https://book.fade.test', REFRESH_TOKEN_DAYS: '7' },
+        env: {
+          PUBLIC_URL: 'https://book.fade.test',
+          REFRESH_TOKEN_DAYS: '7',
+          REFRESH_REUSE_GRACE_SECONDS: '5',
+        },
       })
     })
     afterAll(async () => t?.close())
@@ -154,6 +158,48 @@ for (const engine of await dialects()) {
       }
       // Still alive after the refused attempts.
       expect((await post('/api/auth/refresh/', {}, { ...BROWSER, cookie })).statusCode).toBe(200)
+    })
+
+    it('answers a just-spent token token_rotated without revoking; after the grace window reuse revokes', async () => {
+      const u = await t.user()
+      const login = await post(
+        '/api/auth/login/',
+        { username: u.username, password: PASSWORD },
+        BROWSER,
+      )
+      const cookie = `${COOKIE}=${refreshCookie(login).value}`
+      // Two tabs refresh with the same cookie at once: one wins, the other is told to retry.
+      const [a, b] = await Promise.all([
+        post('/api/auth/refresh/', {}, { ...BROWSER, cookie }),
+        post('/api/auth/refresh/', {}, { ...BROWSER, cookie }),
+      ])
+      const codes = [a.statusCode, b.statusCode].sort()
+      expect(codes).toEqual([200, 401])
+      const [winner, loser] = a.statusCode === 200 ? [a, b] : [b, a]
+      expect(json(loser)).toEqual({
+        detail: expect.any(String) as string,
+        code: 'token_rotated',
+      })
+      // The loser's answer does not touch the cookie the winner got.
+      expect(loser.headers['set-cookie']).toBeUndefined()
+      const fresh = `${COOKIE}=${refreshCookie(winner).value}`
+      // Within the window the family lives on: the retry with the new cookie works.
+      t.clock.advance(4_000)
+      const again = await post('/api/auth/refresh/', {}, { ...BROWSER, cookie })
+      expect(json(again).code).toBe('token_rotated')
+      const retry = await post('/api/auth/refresh/', {}, { ...BROWSER, cookie: fresh })
+      expect(retry.statusCode).toBe(200)
+      const newest = `${COOKIE}=${refreshCookie(retry).value}`
+
+      // After the window, replaying the first token is theft: the whole family is revoked.
+      t.clock.advance(2_000)
+      const theft = await post('/api/auth/refresh/', {}, { ...BROWSER, cookie })
+      expect(theft.statusCode).toBe(401)
+      expect(json(theft).code).toBe('token_not_valid')
+      const dead = await post('/api/auth/refresh/', {}, { ...BROWSER, cookie: newest })
+      expect(dead.statusCode).toBe(401)
+      expect(json(dead).code).toBe('token_not_valid')
+      t.clock.real()
     })
   })
 }
