@@ -12,6 +12,8 @@ export interface OutboxMessages {
     version: number
   }
   'email.reservation_reminder': { reservationId: number; startTime: string }
+  /** A password reset link; the token is rebuilt from the row (only its hash is stored). */
+  'email.password_reset': { resetId: number }
 }
 export type OutboxKind = keyof OutboxMessages
 
