@@ -19,7 +19,13 @@ import {
   usernameTaken,
 } from '../users/users.repository.js'
 import type { User } from '../users/users.schemas.js'
-import { checkEmail, checkName, checkPhone, checkUsername } from '../users/users.validation.js'
+import {
+  checkEmail,
+  checkName,
+  checkPhone,
+  checkUsername,
+  usernameKey,
+} from '../users/users.validation.js'
 import type { AttemptOutcome } from './throttle.js'
 import {
   boundPassword,
@@ -118,7 +124,7 @@ export async function register(
       errors.throwIfAny()
       const id = await insertReturningId(ctx.database.engine, trx, 'users', {
         username: username!,
-        username_key: username!.toLowerCase(),
+        username_key: usernameKey(username!),
         email: email!,
         email_key: email!.toLowerCase(),
         password: passwordHash,
@@ -194,7 +200,7 @@ export async function login(
 export function attemptKey(account: { username: string } | string, address: string): string {
   const who =
     typeof account === 'string'
-      ? `name:${account.trim().toLowerCase()}`
+      ? `name:${usernameKey(account)}`
       : `user:${account.username.toLowerCase()}`
   return createHash('sha256').update(`${who}|${address}`).digest('hex')
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { hash, verify } from '@node-rs/argon2'
 import type { FieldErrors } from '../http/errors.js'
 import { COMMON_PASSWORDS } from './common-passwords.js'
@@ -29,7 +30,18 @@ export async function hashPassword(password: string): Promise<string> {
   return hash(password, OPTIONS)
 }
 
+/**
+ * A password nothing verifies against, as Django's set_unusable_password(): for customers the
+ * shop adds, who cannot log in until they set one by a password reset.
+ */
+export function unusablePassword(): string {
+  return `${UNUSABLE_PREFIX}${randomBytes(30).toString('base64url')}`
+}
+const UNUSABLE_PREFIX = '!'
+
 export async function verifyPassword(stored: string, password: string): Promise<boolean> {
+  // The same time as a wrong password: an unusable one must not be told apart by timing.
+  if (stored.startsWith(UNUSABLE_PREFIX)) return (await burnVerifyTime(password), false)
   try {
     return await verify(stored, password)
   } catch {

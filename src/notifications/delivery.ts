@@ -81,6 +81,8 @@ export async function deliver(d: Delivery, id: number): Promise<DeliveryResult> 
   } catch (err) {
     return finishWithError(d, row, err)
   }
+  // A customer who has no address (any more): nothing to send, not a failure to retry.
+  if (mail && mail.to.trim() === '') mail = null
   if (!mail) {
     await db
       .updateTable('outbox')

@@ -32,6 +32,18 @@ export async function up(db: Kysely<any>, engine: DbEngine): Promise<void> {
     .on('password_reset_tokens')
     .column('user_id')
     .execute()
+
+  // Usernames are now unique by their NFKC form (fullwidth `ａｌｉｃｅ` is `alice`): existing keys
+  // are recomputed. A key that would collide with another account's is left as it was (that
+  // pair predates the rule); both still log in by their own names.
+  const users = await db.selectFrom('users').select(['id', 'username', 'username_key']).execute()
+  const taken = new Set(users.map((u) => u.username_key as string))
+  for (const u of users as { id: number; username: string; username_key: string }[]) {
+    const key = u.username.trim().normalize('NFKC').toLowerCase()
+    if (key === u.username_key || taken.has(key)) continue
+    await db.updateTable('users').set({ username_key: key }).where('id', '=', u.id).execute()
+    taken.add(key)
+  }
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
