@@ -19,9 +19,21 @@ import {
   usernameTaken,
 } from '../users/users.repository.js'
 import type { User } from '../users/users.schemas.js'
-import { checkEmail, checkName, checkPhone, checkUsername } from '../users/users.validation.js'
+import {
+  checkEmail,
+  checkName,
+  checkPhone,
+  checkUsername,
+  usernameKey,
+} from '../users/users.validation.js'
 import type { AttemptOutcome } from './throttle.js'
-import { burnVerifyTime, hashPassword, passwordProblems, verifyPassword } from './passwords.js'
+import {
+  boundPassword,
+  burnVerifyTime,
+  hashPassword,
+  passwordProblems,
+  verifyPassword,
+} from './passwords.js'
 
 export interface TokenPair {
   access: string
@@ -42,6 +54,14 @@ const LOGIN_FAILED = () =>
     // As SimpleJWT's token views send it.
     'www-authenticate': 'Bearer realm="api"',
   })
+
+const TOKEN_ROTATED = () =>
+  new ApiError(
+    401,
+    'This refresh token was just rotated; retry with the newest one.',
+    'token_rotated',
+    { 'www-authenticate': 'Bearer realm="api"' },
+  )
 
 /** Per-address cap on failed logins across all accounts. */
 const ADDRESS_FAILURES_PER_HOUR = 100
@@ -75,18 +95,23 @@ export async function register(
   input: RegisterInput,
   address: string,
 ): Promise<{ user: User } & TokenPair> {
+  // Every attempt counts toward the limit, failed ones too, and is counted before any work:
+  // an address over its limit gets nothing processed.
+  const now = ctx.now()
+  const wait = await ctx.throttle.hit(`register:${address}`, ctx.config.registerPerHour, 3600, now)
+  if (wait > 0) throw Throttled(wait)
+
   const errors = new FieldErrors()
+  // Lengths first: no validator (similarity is quadratic) and no hash sees an oversized input.
+  const password = boundPassword(errors, input.password)
   const username = checkUsername(errors, input.username)
   const email = checkEmail(errors, input.email)
   const phone = checkPhone(errors, input.phone)
   const firstName = checkName(errors, 'first_name', input.first_name)
   const lastName = checkName(errors, 'last_name', input.last_name)
-  for (const p of passwordProblems(input.password, { username, email })) errors.add('password', p)
+  if (password !== undefined)
+    for (const p of passwordProblems(password, { username, email })) errors.add('password', p)
   errors.throwIfAny()
-
-  const now = ctx.now()
-  const wait = await ctx.throttle.hit(`register:${address}`, ctx.config.registerPerHour, 3600, now)
-  if (wait > 0) throw Throttled(wait)
 
   const passwordHash = await hashPassword(input.password)
   const { db } = ctx.database
@@ -99,7 +124,7 @@ export async function register(
       errors.throwIfAny()
       const id = await insertReturningId(ctx.database.engine, trx, 'users', {
         username: username!,
-        username_key: username!.toLowerCase(),
+        username_key: usernameKey(username!),
         email: email!,
         email_key: email!.toLowerCase(),
         password: passwordHash,
@@ -168,6 +193,28 @@ export async function login(
 }
 
 /**
+ * Checks a password the caller claims for an account (`current_password` on a profile change)
+ * as a login attempt on it: a wrong one counts as a failed login of that account from that
+ * address, a right one resets the count, and a locked account is a 429 with Retry-After.
+ */
+export async function verifyPasswordThrottled(
+  ctx: AppContext,
+  user: { username: string; password: string },
+  password: string,
+  address: string,
+): Promise<boolean> {
+  const key = attemptKey({ username: user.username }, address)
+  await takeAttemptSlot(ctx, key)
+  let outcome: AttemptOutcome = 'released'
+  try {
+    outcome = (await verifyPassword(user.password, password)) ? 'succeeded' : 'failed'
+  } finally {
+    await ctx.throttle.settle(key, outcome, ctx.config.loginMaxFailures, ctx.now())
+  }
+  return outcome === 'succeeded'
+}
+
+/**
  * The throttle key of logins to one account from one address: the account found (by its
  * username, whichever name the login gave: username or email), else the name tried. Not
  * the account's id: ids restart with a database, and the keys live in a shared Redis.
@@ -175,7 +222,7 @@ export async function login(
 export function attemptKey(account: { username: string } | string, address: string): string {
   const who =
     typeof account === 'string'
-      ? `name:${account.trim().toLowerCase()}`
+      ? `name:${usernameKey(account)}`
       : `user:${account.username.toLowerCase()}`
   return createHash('sha256').update(`${who}|${address}`).digest('hex')
 }
@@ -198,7 +245,10 @@ async function takeAttemptSlot(ctx: AppContext, accountKey: string): Promise<voi
   }
 }
 
-/** Rotation: the refresh token sent is spent; a spent one sent again revokes its family. */
+/**
+ * Rotation: the refresh token sent is spent; a spent one sent again revokes its family,
+ * unless it was spent less than REFRESH_REUSE_GRACE_SECONDS ago (401 token_rotated).
+ */
 export async function refresh(ctx: AppContext, token: string): Promise<TokenPair> {
   const now = ctx.now()
   const claims = await ctx.tokens.verify(token, 'refresh', now)
@@ -207,6 +257,12 @@ export async function refresh(ctx: AppContext, token: string): Promise<TokenPair
     const q = trx.selectFrom('refresh_tokens').selectAll().where('jti', '=', claims.jti)
     const row = await (ctx.database.engine === 'sqlite' ? q : q.forUpdate()).executeTakeFirst()
     if (!row || row.revoked_at) return { error: 'Token is blacklisted' } as const
+    // Two tabs refreshing with the same cookie at once: the loser's token was spent a moment
+    // ago by the winner. Within the grace window that is a race, not theft; it retries with
+    // the cookie the winner got. Later, reuse revokes the family.
+    const graceMs = ctx.config.refreshReuseGraceSeconds * 1000
+    if (row.spent_at && now.getTime() - toDate(row.spent_at).getTime() < graceMs)
+      return { rotated: true } as const
     if (row.spent_at) {
       await trx
         .updateTable('refresh_tokens')
@@ -226,6 +282,7 @@ export async function refresh(ctx: AppContext, token: string): Promise<TokenPair
       .execute()
     return { pair: await issuePair(ctx, trx, row.user_id, row.family) } as const
   })
+  if ('rotated' in result) throw TOKEN_ROTATED()
   if ('error' in result) throw TokenNotValid(result.error)
   return result.pair
 }
