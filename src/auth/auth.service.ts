@@ -21,7 +21,13 @@ import {
 import type { User } from '../users/users.schemas.js'
 import { checkEmail, checkName, checkPhone, checkUsername } from '../users/users.validation.js'
 import type { AttemptOutcome } from './throttle.js'
-import { burnVerifyTime, hashPassword, passwordProblems, verifyPassword } from './passwords.js'
+import {
+  burnVerifyTime,
+  hashPassword,
+  needsRehash,
+  passwordProblems,
+  verifyPassword,
+} from './passwords.js'
 
 export interface TokenPair {
   access: string
@@ -160,8 +166,14 @@ export async function login(
   }
   if (outcome !== 'succeeded' || !user) throw LOGIN_FAILED()
   await ctx.throttle.refund(`loginfail:${address}`)
+  // A hash brought in from Django is replaced by ours once the password is proven.
+  const rehashed = needsRehash(user.password) ? await hashPassword(input.password) : undefined
   const tokens = await inTransaction(ctx.database, async (trx) => {
-    await trx.updateTable('users').set({ last_login: now }).where('id', '=', user.id).execute()
+    await trx
+      .updateTable('users')
+      .set({ last_login: now, ...(rehashed ? { password: rehashed } : {}) })
+      .where('id', '=', user.id)
+      .execute()
     return issuePair(ctx, trx, user.id, randomUUID())
   })
   return { ...tokens, user: toUser({ ...user, last_login: now }) }
