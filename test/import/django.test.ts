@@ -16,6 +16,7 @@ import type { DjangoData } from './django-fixture.js'
 import {
   createMysqlSource,
   djangoData,
+  naive,
   writeDumpdata,
   writeSqliteSource,
 } from './django-fixture.js'
@@ -306,3 +307,65 @@ describe('a source not of the seed shape', () => {
     )
   })
 })
+
+for (const engine of engines) {
+  describe(`${engine}: re-runs after a change and after a failure`, () => {
+    let t: TestApp
+    beforeAll(async () => {
+      t = await startApp(engine)
+    })
+    afterAll(async () => t?.close())
+
+    it('resumes after a failure halfway, then updates rows changed in the source', async () => {
+      const source = await readSource(`sqlite:${sqlitePath}`)
+      // Fails after the first transaction of reservations (two rows).
+      let batches = 0
+      const failing = importDjango(t.database, source, {
+        batchSize: 2,
+        progress: (table) => {
+          if (table === 'api_reservation' && ++batches === 1) throw new Error('power cut')
+        },
+      })
+      await expect(failing).rejects.toThrow('power cut')
+      expect(await count(t, 'reservations')).toBe(2)
+
+      const resumed = await importDjango(t.database, source, { batchSize: 2 })
+      expect(resumed.tables.api_user).toMatchObject({ created: 0, unchanged: 7 })
+      expect(resumed.tables.api_reservation).toMatchObject({ created: 5, unchanged: 2 })
+      expect(await count(t, 'reservations')).toBe(7)
+      expect(await count(t, 'users')).toBe(7)
+      // One creation entry each, plus the two settled on the way: nothing twice.
+      expect(await count(t, 'reservation_history')).toBe(9)
+
+      // The Django side goes on: a note edited, a phone changed, a booking moved.
+      const changedPath = join(dir, `changed-${engine}.sqlite3`)
+      const changed = structuredClone(data)
+      changed.reservations.find((r) => r.id === 22)!.notes = 'skin fade, please'
+      changed.users.find((u) => u.id === 2)!.phone = '555 000 1111'
+      const moved = changed.reservations.find((r) => r.id === 20)!
+      const later = (v: string) => naive(new Date(fromNaive(v).getTime() + 10 * 3_600_000))
+      moved.start_time = later(moved.start_time)
+      moved.end_time = later(moved.end_time)
+      writeSqliteSource(changedPath, changed)
+      const again = await importDjango(t.database, await readSource(`sqlite:${changedPath}`))
+      expect(again.tables.api_user).toMatchObject({ created: 0, updated: 1, unchanged: 6 })
+      expect(again.tables.api_reservation).toMatchObject({ created: 0, updated: 2, unchanged: 5 })
+      expect(await count(t, 'reservations')).toBe(7)
+      const r22 = await t.database.db
+        .selectFrom('reservations')
+        .select(['notes', 'version'])
+        .where('id', '=', 22)
+        .executeTakeFirstOrThrow()
+      expect(r22).toEqual({ notes: 'skin fade, please', version: 2 })
+      const alice = await t.database.db
+        .selectFrom('users')
+        .select('phone')
+        .where('id', '=', 2)
+        .executeTakeFirstOrThrow()
+      expect(alice.phone).toBe('5550001111')
+      // The move is one more history entry; the no longer overlapping pair is not listed.
+      expect(await count(t, 'reservation_history')).toBe(10)
+      expect(again.overlaps).toEqual([])
+    })
+  })
+}
