@@ -71,6 +71,9 @@ main().catch((err: unknown) => {
     process.stderr.write(`Nothing was imported:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`)
     process.exit(1)
   }
-  process.stderr.write(`import failed: ${err instanceof Error ? err.message : String(err)}\n`)
+  process.stderr.write(
+    `import failed: ${err instanceof Error ? err.message : String(err)}\n` +
+      'What was committed before the failure stays; run the same command again to resume.\n',
+  )
   process.exit(1)
 })

@@ -651,7 +651,14 @@ export async function importDjango(
     .updateTable('import_runs')
     .set({
       finished_at: new Date(),
-      summary: JSON.stringify({ ...report, problems: problems.length }),
+      // Counts only: the lists can be long (the CLI's --report FILE has them).
+      summary: JSON.stringify({
+        tables: report.tables,
+        settled: report.settled,
+        problems: problems.length,
+        overlaps: report.overlaps.length,
+        duration_ms: report.duration_ms,
+      }),
     })
     .where('id', '=', runId)
     .execute()

@@ -49,7 +49,7 @@ export function formatReport(r: ImportReport): string {
   if (r.overlaps.length) {
     lines.push('')
     lines.push(
-      `Overlapping active reservations (${r.overlaps.length} groups; imported as they are, the first of each group holds the barber's time — sort these out):`,
+      `Overlapping active reservations (${r.overlaps.length} group${r.overlaps.length === 1 ? '' : 's'}; imported as they are, the first of each group holds the barber's time — sort these out):`,
     )
     for (const o of r.overlaps.slice(0, LIST_LIMIT))
       lines.push(
