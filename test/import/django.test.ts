@@ -15,6 +15,7 @@ import type { TestApp } from '../helpers.js'
 import type { DjangoData } from './django-fixture.js'
 import {
   createMysqlSource,
+  createPostgresSource,
   djangoData,
   naive,
   writeDumpdata,
@@ -369,3 +370,44 @@ for (const engine of engines) {
     })
   })
 }
+
+describe('reading each kind of source', () => {
+  const strip = <T extends { where: string }>(rows: T[]) => rows.map(({ where: _w, ...r }) => r)
+
+  it('reads PostgreSQL, MariaDB, SQLite and dumpdata sources alike', async () => {
+    const fromSqlite = await readSource(`sqlite:${sqlitePath}`)
+    const fromDump = await readSource(dumpPath)
+    expect(strip(fromDump.users)).toEqual(strip(fromSqlite.users))
+    expect(strip(fromDump.reservations)).toEqual(strip(fromSqlite.reservations))
+    const others: { spec: string; drop(): Promise<void> }[] = []
+    if (!(await serverProblem('postgres'))) {
+      const s = await createPostgresSource(data)
+      others.push({ spec: s.url, drop: s.drop })
+    }
+    if (!mysqlProblem) {
+      const s = await createMysqlSource(data)
+      others.push({ spec: s.url, drop: s.drop })
+    }
+    for (const o of others) {
+      try {
+        const read = await readSource(o.spec)
+        expect(strip(read.users), o.spec).toEqual(strip(fromSqlite.users))
+        expect(strip(read.reservations), o.spec).toEqual(strip(fromSqlite.reservations))
+      } finally {
+        await o.drop()
+      }
+    }
+  })
+
+  it('reads naive times in --source-timezone (USE_TZ=False)', async () => {
+    const utc = await readSource(`sqlite:${sqlitePath}`)
+    const paris = await readSource(`sqlite:${sqlitePath}`, 'Europe/Paris')
+    const a = utc.reservations[0]!.start_time.getTime()
+    const b = paris.reservations[0]!.start_time.getTime()
+    // Paris is one or two hours ahead of UTC: the same wall time is that much earlier.
+    expect([3_600_000, 7_200_000]).toContain(a - b)
+    await expect(readSource(`sqlite:${sqlitePath}`, 'Mars/Olympus')).rejects.toThrow(
+      /unknown time zone/,
+    )
+  })
+})
