@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { hashKind, needsRehash, verifyPassword } from '../../src/auth/passwords.js'
+import {
+  burnVerifyTime,
+  hashKind,
+  hashPassword,
+  needsRehash,
+  verifyPassword,
+} from '../../src/auth/passwords.js'
 
 /**
  * Hashes made outside Node, as Django's hashers make them: Python's hashlib.pbkdf2_hmac and
@@ -43,5 +49,22 @@ describe("Django's password hashes", () => {
     expect(hashKind('!abc')).toBe('unusable')
     expect(needsRehash('!abc')).toBe(false)
     expect(hashKind('md5$salt$1b2c3d')).toBe('unsupported')
+  })
+
+  it('takes as long for our hash or an unknown user as for a costly Django hash', async () => {
+    const [pbkdf2, password] = FROM_PYTHON[0]!
+    const t0 = performance.now()
+    expect(await verifyPassword(pbkdf2, password)).toBe(true)
+    const django = performance.now() - t0
+    const ours = await hashPassword('Our-0wn-Hash')
+    const t1 = performance.now()
+    await verifyPassword(ours, 'wrong')
+    const oursMs = performance.now() - t1
+    const t2 = performance.now()
+    await burnVerifyTime('anything')
+    const unknownMs = performance.now() - t2
+    // PBKDF2 with 600,000 rounds costs many times our argon2id; the floor evens them out.
+    expect(oursMs).toBeGreaterThan(django * 0.8)
+    expect(unknownMs).toBeGreaterThan(django * 0.8)
   })
 })
