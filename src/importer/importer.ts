@@ -438,14 +438,12 @@ export async function importDjango(
       status = 'completed'
       values.completed_at = end
       settled = true
-      report.settled.completed++
     } else if (status === 'pending' && start.getTime() <= now.getTime()) {
       status = 'cancelled'
       values.cancelled_at = start
       values.cancelled_by = 'system'
       values.cancellation_reason = EXPIRED_REASON
       settled = true
-      report.settled.expired++
     }
     values.status = status
     if (status === 'confirmed' && (opts.noReminders || start.getTime() <= reminderHorizon))
@@ -464,6 +462,7 @@ export async function importDjango(
       })
       continue
     }
+    if (settled) report.settled[status === 'completed' ? 'completed' : 'expired']++
     const targetId = mapped?.target ?? (keepIds && !resIds.has(r.id) ? r.id : nextResId++)
     if (!mapped && keepIds && targetId !== r.id)
       problems.push(
@@ -531,7 +530,7 @@ export async function importDjango(
     .filter(
       (p) =>
         p.current &&
-        p.holdChanged &&
+        (p.holdChanged || p.action === 'update') &&
         ACTIVE.has(p.current.status) &&
         p.current.hold > p.current.start,
     )

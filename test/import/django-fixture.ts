@@ -224,7 +224,11 @@ export async function djangoData(now = Date.now()): Promise<DjangoData> {
 }
 
 /** Tables as Django's migrations create them on SQLite, filled with `data`. */
-export function writeSqliteSource(path: string, data: DjangoData): void {
+export function writeSqliteSource(
+  path: string,
+  data: DjangoData,
+  opts: { staff?: boolean } = {},
+): void {
   const db = new SQLite(path)
   db.exec(`
     CREATE TABLE "api_user" ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "password" varchar(128) NOT NULL,
@@ -235,7 +239,8 @@ export function writeSqliteSource(path: string, data: DjangoData): void {
     CREATE TABLE "api_reservation" ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT,
       "start_time" datetime NOT NULL, "end_time" datetime NOT NULL, "status" varchar(20) NOT NULL,
       "notes" text NOT NULL, "created_at" datetime NOT NULL,
-      "customer_id" bigint NOT NULL REFERENCES "api_user" ("id") DEFERRABLE INITIALLY DEFERRED);
+      "customer_id" bigint NOT NULL REFERENCES "api_user" ("id") DEFERRABLE INITIALLY DEFERRED
+      ${opts.staff ? ', "staff_id" bigint NULL REFERENCES "api_user" ("id") DEFERRABLE INITIALLY DEFERRED' : ''});
     CREATE INDEX "api_reservation_customer_id_idx" ON "api_reservation" ("customer_id");
   `)
   const insertUser = db.prepare(
@@ -243,8 +248,10 @@ export function writeSqliteSource(path: string, data: DjangoData): void {
      @last_name, @email, @is_staff, @is_active, @date_joined, @phone, @is_admin, @is_staff_member)`,
   )
   const insertRes = db.prepare(
-    `insert into api_reservation (id, start_time, end_time, status, notes, created_at, customer_id)
-     values (@id, @start_time, @end_time, @status, @notes, @created_at, @customer_id)`,
+    `insert into api_reservation (id, start_time, end_time, status, notes, created_at, customer_id
+     ${opts.staff ? ', staff_id' : ''})
+     values (@id, @start_time, @end_time, @status, @notes, @created_at, @customer_id
+     ${opts.staff ? ', @staff_id' : ''})`,
   )
   db.transaction(() => {
     for (const u of data.users)
@@ -253,10 +260,8 @@ export function writeSqliteSource(path: string, data: DjangoData): void {
           Object.entries(u).map(([k, v]) => [k, typeof v === 'boolean' ? Number(v) : v]),
         ),
       )
-    for (const { staff_id: _s, ...r } of data.reservations) {
-      void _s
-      insertRes.run(r)
-    }
+    for (const { staff_id, ...r } of data.reservations)
+      insertRes.run(opts.staff ? { ...r, staff_id: staff_id ?? null } : r)
   })()
   db.close()
 }

@@ -411,3 +411,62 @@ describe('reading each kind of source', () => {
     )
   })
 })
+
+for (const engine of engines) {
+  describe(`${engine}: bookings that trade places between two imports`, () => {
+    let t: TestApp
+    beforeAll(async () => {
+      t = await startApp(engine)
+    })
+    afterAll(async () => t?.close())
+
+    it('updates them without tripping the no-overlap rule in between', async () => {
+      const at = (h: number) => naive(new Date(Date.now() + h * 3_600_000))
+      const before = structuredClone(data)
+      before.reservations = [
+        {
+          id: 30,
+          customer_id: 2,
+          staff_id: 3,
+          start_time: at(50),
+          end_time: at(51),
+          status: 'confirmed',
+          notes: '',
+          created_at: at(-1),
+        },
+        {
+          id: 31,
+          customer_id: 5,
+          staff_id: 3,
+          start_time: at(52),
+          end_time: at(53),
+          status: 'confirmed',
+          notes: '',
+          created_at: at(-1),
+        },
+      ]
+      const path1 = join(dir, `swap1-${engine}.sqlite3`)
+      writeSqliteSource(path1, before, { staff: true })
+      await importDjango(t.database, await readSource(`sqlite:${path1}`))
+      // Then, in Django: 31 is cancelled and 30 moves into its slot. 30 is written first.
+      const after = structuredClone(before)
+      after.reservations[0]!.start_time = at(52)
+      after.reservations[0]!.end_time = at(53)
+      after.reservations[1]!.status = 'cancelled'
+      const path2 = join(dir, `swap2-${engine}.sqlite3`)
+      writeSqliteSource(path2, after, { staff: true })
+      const report = await importDjango(t.database, await readSource(`sqlite:${path2}`))
+      expect(report.tables.api_reservation).toMatchObject({ updated: 2 })
+      expect(report.overlaps).toEqual([])
+      const rows = await t.database.db
+        .selectFrom('reservations')
+        .select(['id', 'status', 'staff_id'])
+        .orderBy('id')
+        .execute()
+      expect(rows).toEqual([
+        { id: 30, status: 'confirmed', staff_id: 3 },
+        { id: 31, status: 'cancelled', staff_id: 3 },
+      ])
+    })
+  })
+}
