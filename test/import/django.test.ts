@@ -257,6 +257,16 @@ for (const engine of engines) {
           .execute()
         expect(runs).toHaveLength(2)
         expect(runs.every((r) => r.finished_at !== null)).toBe(true)
+        // The ids taken by the import are not handed out again (PostgreSQL's sequence follows).
+        const res = await t.req('POST', '/api/auth/register/', {
+          body: {
+            username: 'newcomer',
+            email: 'newcomer@example.com',
+            password: 'Fresh-Cut-2026!',
+          },
+        })
+        expect(res.statusCode).toBe(201)
+        expect(json<{ user: { id: number } }>(res).user.id).toBeGreaterThan(8)
       })
     })
   }
@@ -467,6 +477,46 @@ for (const engine of engines) {
         { id: 30, status: 'confirmed', staff_id: 3 },
         { id: 31, status: 'cancelled', staff_id: 3 },
       ])
+    })
+  })
+}
+
+for (const engine of engines) {
+  describe(`${engine}: into a database already in use`, () => {
+    let t: TestApp
+    beforeAll(async () => {
+      t = await startApp(engine)
+    })
+    afterAll(async () => t?.close())
+
+    it('gives new ids, keeps the links, and new sign-ups still get free ids', async () => {
+      const existing = await t.user({ admin: true, username: 'alice' })
+      const report = await importDjango(t.database, await readSource(`sqlite:${sqlitePath}`))
+      expect(report.keep_ids).toBe(false)
+      // "alice" is taken here by someone else: she is skipped, with her reservations.
+      expect(report.tables.api_user).toMatchObject({ created: 6, skipped: 1 })
+      expect(report.problems.join('\n')).toMatch(/(id=2).*field username: "alice" is already taken/)
+      const carol = await t.database.db
+        .selectFrom('users')
+        .select('id')
+        .where('username_key', '=', 'carol')
+        .executeTakeFirstOrThrow()
+      expect(carol.id).not.toBe(5)
+      expect(carol.id).toBeGreaterThan(existing.id)
+      // Reservation 20 (carol's) points at carol's new id.
+      const carolsBookings = await t.database.db
+        .selectFrom('reservations')
+        .select('notes')
+        .where('customer_id', '=', carol.id)
+        .execute()
+      expect(carolsBookings.map((r) => r.notes).sort()).toEqual(['beard', 'ill'])
+      const res = await t.req('POST', '/api/auth/register/', {
+        body: { username: 'newcomer', email: 'newcomer@example.com', password: 'Fresh-Cut-2026!' },
+      })
+      expect(res.statusCode).toBe(201)
+      const again = await importDjango(t.database, await readSource(`sqlite:${sqlitePath}`))
+      expect(again.tables.api_user).toMatchObject({ created: 0, unchanged: 6, skipped: 1 })
+      expect(again.tables.api_reservation).toMatchObject({ created: 0 })
     })
   })
 }
