@@ -31,6 +31,7 @@ import {
   boundPassword,
   burnVerifyTime,
   hashPassword,
+  needsRehash,
   passwordProblems,
   verifyPassword,
 } from './passwords.js'
@@ -185,8 +186,14 @@ export async function login(
   }
   if (outcome !== 'succeeded' || !user) throw LOGIN_FAILED()
   await ctx.throttle.refund(`loginfail:${address}`)
+  // A hash brought in from Django is replaced by ours once the password is proven.
+  const rehashed = needsRehash(user.password) ? await hashPassword(input.password) : undefined
   const tokens = await inTransaction(ctx.database, async (trx) => {
-    await trx.updateTable('users').set({ last_login: now }).where('id', '=', user.id).execute()
+    await trx
+      .updateTable('users')
+      .set({ last_login: now, ...(rehashed ? { password: rehashed } : {}) })
+      .where('id', '=', user.id)
+      .execute()
     return issuePair(ctx, trx, user.id, randomUUID())
   })
   return { ...tokens, user: toUser({ ...user, last_login: now }) }

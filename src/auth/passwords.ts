@@ -1,5 +1,8 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, pbkdf2, randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { promisify } from 'node:util'
 import { hash, verify } from '@node-rs/argon2'
+import bcrypt from 'bcryptjs'
 import type { FieldErrors } from '../http/errors.js'
 import { COMMON_PASSWORDS } from './common-passwords.js'
 
@@ -39,24 +42,191 @@ export function unusablePassword(): string {
 }
 const UNUSABLE_PREFIX = '!'
 
-export async function verifyPassword(stored: string, password: string): Promise<boolean> {
-  // The same time as a wrong password: an unusable one must not be told apart by timing.
-  if (stored.startsWith(UNUSABLE_PREFIX)) return (await burnVerifyTime(password), false)
-  try {
-    return await verify(stored, password)
-  } catch {
-    return false
+/**
+ * True when the stored hash is not ours (a Django hash brought in by the importer): the
+ * login that proves the password rehashes it to argon2id. An unusable one (`!…`) stays.
+ */
+export function needsRehash(stored: string): boolean {
+  return !stored.startsWith('$argon2') && !stored.startsWith('!') && stored !== ''
+}
+
+/** Which verifier a stored hash needs: ours (PHC argon2) or one of Django's hashers. */
+export type HashKind =
+  | 'argon2'
+  | 'pbkdf2_sha256'
+  | 'pbkdf2_sha1'
+  | 'django_argon2'
+  | 'bcrypt_sha256'
+  | 'bcrypt'
+  | 'scrypt'
+  | 'unusable'
+  | 'unsupported'
+
+export function hashKind(stored: string): HashKind {
+  if (stored.startsWith('$argon2')) return 'argon2'
+  if (stored === '' || stored.startsWith('!')) return 'unusable'
+  const algorithm = stored.slice(0, stored.indexOf('$'))
+  switch (algorithm) {
+    case 'pbkdf2_sha256':
+    case 'pbkdf2_sha1':
+    case 'bcrypt_sha256':
+    case 'bcrypt':
+    case 'scrypt':
+      return algorithm
+    case 'argon2':
+      return 'django_argon2'
+    default:
+      return 'unsupported'
   }
 }
 
+const pbkdf2Async = promisify(pbkdf2)
+const scryptAsync = promisify(scrypt) as (
+  password: Buffer,
+  salt: Buffer,
+  keylen: number,
+  options: { N: number; r: number; p: number; maxmem: number },
+) => Promise<Buffer>
+
+function sameBytes(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+/** A decimal integer field of a hash string, within bounds (a hostile hash must not stall us). */
+function intField(v: string | undefined, min: number, max: number): number | null {
+  if (!v || !/^\d{1,10}$/.test(v)) return null
+  const n = Number(v)
+  return n >= min && n <= max ? n : null
+}
+
+/**
+ * Django's hashers (django.contrib.auth.hashers), verified as Django does: recompute with
+ * the stored parameters and compare in constant time.
+ */
+async function verifyDjango(kind: HashKind, stored: string, password: string): Promise<boolean> {
+  const pw = Buffer.from(password, 'utf8')
+  switch (kind) {
+    case 'pbkdf2_sha256':
+    case 'pbkdf2_sha1': {
+      // pbkdf2_sha256$<iterations>$<salt>$<base64 hash>; dklen = the digest's size.
+      const [, iter, salt, b64] = stored.split('$')
+      const iterations = intField(iter, 1, 10_000_000)
+      if (iterations === null || salt === undefined || !b64) return false
+      const digest = kind === 'pbkdf2_sha256' ? 'sha256' : 'sha1'
+      const keylen = digest === 'sha256' ? 32 : 20
+      const got = await pbkdf2Async(pw, Buffer.from(salt, 'utf8'), iterations, keylen, digest)
+      return sameBytes(got, Buffer.from(b64, 'base64'))
+    }
+    case 'django_argon2':
+      // argon2$argon2id$v=19$m=…,t=…,p=…$salt$hash: the PHC string after Django's prefix.
+      return verify(stored.slice('argon2'.length), password)
+    case 'bcrypt_sha256':
+    case 'bcrypt': {
+      // bcrypt_sha256$$2b$12$…: bcrypt over the hex SHA-256 of the password (no 72-byte cut).
+      const bhash = stored.slice(kind.length + 1)
+      if (!/^\$2[abxy]?\$\d\d\$[./A-Za-z0-9]{53}$/.test(bhash)) return false
+      const rounds = Number(bhash.split('$')[2])
+      if (rounds < 4 || rounds > 16) return false
+      const input =
+        kind === 'bcrypt_sha256' ? createHash('sha256').update(pw).digest('hex') : password
+      const got = await bcrypt.hash(input, bhash.slice(0, 29))
+      // Compare salt and digest (the last 53 characters): the version letter may differ.
+      return sameBytes(Buffer.from(got.slice(-53)), Buffer.from(bhash.slice(-53)))
+    }
+    case 'scrypt': {
+      // Django 4.2: scrypt$<n>$<salt>$<r>$<p>$<base64 hash> (64 bytes). Also read with the
+      // salt first (scrypt$<salt>$<n>$…), which some write-ups give.
+      const [, a, b, rs, ps, b64] = stored.split('$')
+      const nFirst = a !== undefined && /^\d+$/.test(a) && !/^\d+$/.test(b ?? '')
+      const N = intField(nFirst ? a : b, 2, 2 ** 20)
+      const salt = nFirst ? b : a
+      const r = intField(rs, 1, 64)
+      const p = intField(ps, 1, 64)
+      if (N === null || r === null || p === null || salt === undefined || !b64) return false
+      if ((N & (N - 1)) !== 0) return false
+      const expected = Buffer.from(b64, 'base64')
+      if (expected.length === 0 || expected.length > 256) return false
+      const got = await scryptAsync(pw, Buffer.from(salt, 'utf8'), expected.length, {
+        N,
+        r,
+        p,
+        maxmem: 256 * N * r + 1024 * 1024,
+      })
+      return sameBytes(got, expected)
+    }
+    default:
+      return false
+  }
+}
+
+/**
+ * Login time must not tell one account from another, whichever hash it has (Django's
+ * PBKDF2 with 600,000 rounds costs far more than our argon2id) or whether it exists. Each
+ * verification kind keeps a running average of its cost; every verification then lasts at
+ * least the highest average of the kinds seen in the last hour (a wait, not work).
+ */
+const costs = new Map<string, { ms: number; seen: number }>()
+const COST_WINDOW_MS = 3_600_000
+const MAX_FLOOR_MS = 1_000
+
+async function timed<T>(kind: string, work: () => Promise<T>): Promise<T> {
+  const start = performance.now()
+  try {
+    return await work()
+  } finally {
+    const spent = performance.now() - start
+    const prev = costs.get(kind)
+    costs.set(kind, {
+      ms: prev ? prev.ms * 0.8 + spent * 0.2 : spent,
+      seen: Date.now(),
+    })
+    let floor = 0
+    for (const [k, c] of costs) {
+      if (Date.now() - c.seen > COST_WINDOW_MS) costs.delete(k)
+      else floor = Math.max(floor, c.ms)
+    }
+    const wait = Math.min(floor, MAX_FLOOR_MS) - (performance.now() - start)
+    if (wait > 1) await sleep(wait)
+  }
+}
+
+/**
+ * Checks a password against a stored hash: ours (argon2id PHC string) or one of Django's
+ * (pbkdf2_sha256, pbkdf2_sha1, argon2, bcrypt_sha256, bcrypt, scrypt) brought in by the
+ * importer. An unusable password (`!…`) or an unknown algorithm never matches.
+ */
+export async function verifyPassword(stored: string, password: string): Promise<boolean> {
+  const kind = hashKind(stored)
+  return timed(kind === 'unsupported' || kind === 'unusable' ? 'argon2' : kind, async () => {
+    try {
+      if (kind === 'argon2') return await verify(stored, password)
+      if (kind === 'unusable' || kind === 'unsupported') {
+        await burnArgon2(password)
+        return false
+      }
+      return await verifyDjango(kind, stored, password)
+    } catch {
+      return false
+    }
+  })
+}
+
 let dummy: Promise<string> | undefined
+async function burnArgon2(password: string): Promise<void> {
+  dummy ??= hashPassword('not-a-real-password-0')
+  try {
+    await verify(await dummy, password)
+  } catch {
+    // the dummy is ours and well formed: nothing to report
+  }
+}
+
 /**
  * Verifies against a throwaway hash so that a login for an unknown user costs the same
  * time as one with a wrong password (no user enumeration by timing).
  */
 export async function burnVerifyTime(password: string): Promise<void> {
-  dummy ??= hashPassword('not-a-real-password-0')
-  await verifyPassword(await dummy, password)
+  await timed('argon2', () => burnArgon2(password))
 }
 
 /** Ratcliff/Obershelp similarity, as Python's difflib.SequenceMatcher.ratio() (Django's check). */
