@@ -56,7 +56,9 @@ export const authentication = fp<{ ctx: AppContext }>(
     // onRequest: before the body is read, so a protected route answers 401 before 400.
     // Callback style: a request without credentials (health checks, public lists) costs no promise.
     app.addHook('onRequest', (req, _reply, done) => {
-      if (!req.headers.authorization) {
+      // Probes (health, readiness) report the process's state to anyone: a load balancer, or a
+      // browser tab still holding a stale token, gets it without its credentials being judged.
+      if (!req.headers.authorization || req.routeOptions.config.probe) {
         done()
         return
       }
