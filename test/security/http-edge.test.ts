@@ -61,6 +61,66 @@ for (const engine of await dialects()) {
       expect(wrong).toEqual([])
     })
 
+    it('refuses a deeply nested JSON body with 400 on every write, and finds NUL without misreading an escaped backslash', async () => {
+      const writes = operations.filter((op) => op.body && op.method !== 'DELETE')
+      expect(writes.length).toBeGreaterThan(8)
+      const nested = (depth: number, open: string, close: string) =>
+        `${open.repeat(depth)}1${close.repeat(depth)}`
+      const bodies = [
+        nested(100_000, '[', ']'),
+        `{"notes": ${nested(100_000, '{"a":', '}')}}`,
+        `{"name": ${nested(5000, '[', ']')}, "email": "x@example.com"}`,
+      ]
+      const wrong: string[] = []
+      for (const op of writes) {
+        const url = op.path.replace('{id}', String(customer.id))
+        for (const payload of bodies) {
+          const res = await t.app.inject({
+            method: op.method as 'POST',
+            url,
+            headers: {
+              authorization: `Bearer ${admin.token}`,
+              'content-type': 'application/json',
+            },
+            payload,
+          })
+          if (res.statusCode !== 400)
+            wrong.push(`${op.key} ${payload.slice(0, 12)}… → ${res.statusCode} ${res.payload}`)
+        }
+      }
+      expect(wrong).toEqual([])
+      const deep = await t.app.inject({
+        method: 'POST',
+        url: '/api/auth/login/',
+        headers: { 'content-type': 'application/json' },
+        payload: nested(100_000, '[', ']'),
+      })
+      expect(deep.json()).toMatchObject({ code: 'parse_error' })
+      // A NUL, escaped in a value or a key, is refused; an escaped backslash followed by
+      // "u0000" is six ordinary characters.
+      for (const payload of ['{"first_name": "a\\u0000b"}', '{"first_name": "x", "\\u0000": 1}']) {
+        const res = await t.app.inject({
+          method: 'PATCH',
+          url: `/api/users/${customer.id}/`,
+          headers: {
+            authorization: `Bearer ${customer.token}`,
+            'content-type': 'application/json',
+          },
+          payload,
+        })
+        expect(res.statusCode, payload).toBe(400)
+        expect(res.json()).toEqual({ non_field_errors: ['Null characters are not allowed.'] })
+      }
+      const literal = await t.app.inject({
+        method: 'PATCH',
+        url: `/api/users/${customer.id}/`,
+        headers: { authorization: `Bearer ${customer.token}`, 'content-type': 'application/json' },
+        payload: '{"last_name": "back\\\\u0000slash"}',
+      })
+      expect(literal.statusCode, literal.payload).toBe(200)
+      expect(literal.json<{ last_name: string }>().last_name).toBe('back\\u0000slash')
+    })
+
     it('reads an id in a path as ASCII decimal digits or answers 404, on every route with an id', async () => {
       const withId = operations.filter((op) => op.path.includes('{id}'))
       expect(withId.length).toBeGreaterThan(10)
