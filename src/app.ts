@@ -10,6 +10,7 @@ import { corsPolicy } from './http/cors.js'
 import { docs } from './http/docs.js'
 import { errorHandling } from './http/errors.js'
 import { health } from './http/health.js'
+import { hostCheck } from './http/hosts.js'
 import { notFound } from './http/not-found.js'
 import { securityHeaders } from './http/security-headers.js'
 import { serverOptions } from './http/server.js'
@@ -40,6 +41,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
   await app.register(errorHandling)
   await app.register(securityHeaders)
   await app.register(corsPolicy, { origins: ctx.config.corsOrigins })
+  await app.register(hostCheck, { config: ctx.config })
   await app.register(jsonBodies)
   await app.register(authentication, { ctx })
   await app.register(docs)

@@ -59,14 +59,18 @@ export function pageWindow(q: { page: number; page_size: number }) {
   return { limit: q.page_size, offset }
 }
 
-/** Builds DRF's absolute next/previous links from the request's own URL. */
+/**
+ * Builds DRF's absolute next/previous links from the request's own path and query, on
+ * PUBLIC_URL or the validated Host (`req.linkBase`, set by the host check), never on an
+ * unchecked Host header.
+ */
 export function paginate<T>(
   req: FastifyRequest,
   q: { page: number; page_size: number },
   count: number,
   results: T[],
 ): Page<T> {
-  const base = new URL(req.url, `${req.protocol}://${req.host}`)
+  const base = new URL(`${req.linkBase}${req.url}`)
   const link = (page: number) => {
     const u = new URL(base)
     if (page === 1) u.searchParams.delete('page')

@@ -35,6 +35,9 @@ export function serverOptions(config: Config, opts: ServerOptions): FastifyServe
           connectionsCheckingInterval: 1000,
           // Fastify's keepAliveTimeout does not reach a server it did not create.
           keepAliveTimeout: KEEP_ALIVE_MS,
+          // A request without Host is answered by the host check (400 in the contract's
+          // shape; probes still 200), not by Node's bare 400.
+          requireHostHeader: false,
         },
         handler,
       ),

@@ -1,14 +1,48 @@
 /**
  * The HTTP edge, as an outside probe met it: huge page numbers, loosely read path ids,
- * public reads, health probes with stale credentials.
+ * public reads, health probes with stale credentials, Host headers (missing, malformed, foreign:
+ * never reflected into a link, never a 500).
  * Every check goes through HTTP (app.inject, or a real socket where the header itself is
  * the point), once per database.
  */
+import { connect } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildApp } from '../../src/app.js'
 import { dialects, startApp } from '../helpers.js'
 import type { TestApp, TestUser } from '../helpers.js'
 import { operationsOf } from './openapi.js'
 import type { OpenApiDoc, Operation } from './openapi.js'
+
+/** Sends raw bytes to a listening server and reads until it closes: status line and body. */
+function rawRequest(port: number, text: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(text))
+    let data = ''
+    socket.setEncoding('utf8')
+    socket.on('data', (d: string) => (data += d))
+    socket.on('error', reject)
+    socket.on('close', () => {
+      const [head = '', body = ''] = data.split('\r\n\r\n')
+      resolve({ status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0), body })
+    })
+  })
+}
+
+const MALFORMED_HOSTS = [
+  'a b',
+  'evil.test/x',
+  'user@evil.test',
+  'evil.test:80:80',
+  'evil.test:99999',
+  'evil.test:port',
+  '[::1',
+  '999999999999',
+  '1.2.3.256',
+  'ex\u00e4mple.test',
+  '_',
+  '%65vil.test',
+]
 
 for (const engine of await dialects()) {
   describe(`${engine}: HTTP edge`, () => {
@@ -222,6 +256,147 @@ for (const engine of await dialects()) {
         (await t.req('GET', '/api/services/', { headers: { authorization: 'Bearer garbage' } }))
           .statusCode,
       ).toBe(401)
+    })
+
+    it('builds pagination links on PUBLIC_URL when it is set, whatever the Host', async () => {
+      await t.user({ staff: true })
+      await t.user({ staff: true })
+      const app = await buildApp({
+        ...t.runtime.ctx,
+        config: { ...t.config, publicUrl: 'https://book.example.com', publicUrlExplicit: true },
+      })
+      try {
+        const res = await app.inject({
+          url: '/api/staff/?page_size=1&page=2',
+          headers: { host: 'evil.test' },
+        })
+        expect(res.statusCode, res.payload).toBe(200)
+        const page = res.json<{ next: string | null; previous: string | null }>()
+        expect(page.previous).toBe('https://book.example.com/api/staff/?page_size=1')
+        expect(page.next).toBe('https://book.example.com/api/staff/?page_size=1&page=3')
+      } finally {
+        await app.close()
+      }
+    })
+
+    it('answers a malformed Host with 400 bad_host (never a 500), even when any host is allowed', async () => {
+      expect(t.config.allowedHosts).toEqual(['*'])
+      const wrong: string[] = []
+      for (const host of MALFORMED_HOSTS) {
+        for (const url of ['/api/staff/', '/api/services/?page_size=1', '/api/nothing-here/']) {
+          const res = await t.req('GET', url, { headers: { host } })
+          if (res.statusCode !== 400 || res.json<{ code?: string }>().code !== 'bad_host')
+            wrong.push(`${host} ${url} → ${res.statusCode} ${res.payload.slice(0, 120)}`)
+        }
+        for (const url of ['/health/', '/health/ready/']) {
+          const res = await t.req('GET', url, { headers: { host } })
+          if (res.statusCode !== 200) wrong.push(`${host} ${url} → ${res.statusCode}`)
+        }
+      }
+      expect(wrong).toEqual([])
+      // Any well-formed host goes (DEBUG's default), and is what the links name.
+      await t.user({ staff: true })
+      await t.user({ staff: true })
+      const res = await t.req('GET', '/api/staff/?page_size=1', {
+        headers: { host: 'Shop.Test:8080' },
+      })
+      expect(res.statusCode).toBe(200)
+      expect(res.json<{ next: string }>().next).toBe(
+        'http://shop.test:8080/api/staff/?page_size=1&page=2',
+      )
+    })
+
+    it('accepts only ALLOWED_HOSTS (a leading dot: the domain and its subdomains)', async () => {
+      await t.user({ staff: true })
+      await t.user({ staff: true })
+      const app = await buildApp({
+        ...t.runtime.ctx,
+        config: { ...t.config, allowedHosts: ['book.example.com', '.shop.test', '[::1]'] },
+      })
+      try {
+        for (const [host, status] of [
+          ['evil.test', 400],
+          ['book.example.com.evil.test', 400],
+          ['badshop.test', 400],
+          ['localhost', 400],
+          ['book.example.com', 200],
+          ['BOOK.example.com:8443', 200],
+          ['book.example.com.', 200],
+          ['shop.test', 200],
+          ['a.b.shop.test', 200],
+          ['[::1]:8000', 200],
+        ] as const) {
+          const res = await app.inject({ url: '/api/staff/?page_size=1', headers: { host } })
+          expect(res.statusCode, `${host}: ${res.payload}`).toBe(status)
+          if (status === 400) expect(res.json()).toMatchObject({ code: 'bad_host' })
+          else
+            expect(res.json<{ next: string }>().next).toBe(
+              `http://${host.toLowerCase()}/api/staff/?page_size=1&page=2`,
+            )
+          const health = await app.inject({ url: '/health/', headers: { host } })
+          expect(health.statusCode).toBe(200)
+        }
+        // With the production default (PUBLIC_URL's host plus loopback), a probe by IP works.
+        const probe = await app.inject({
+          url: '/health/ready/',
+          headers: { host: '10.0.0.7:8000' },
+        })
+        expect(probe.statusCode).toBe(200)
+      } finally {
+        await app.close()
+      }
+    })
+
+    it('answers a missing, empty or foreign Host on a real socket with 400 bad_host; probes with 200', async () => {
+      const app = await buildApp({
+        ...t.runtime.ctx,
+        config: { ...t.config, allowedHosts: ['book.example.com'] },
+      })
+      await app.listen({ port: 0, host: '127.0.0.1' })
+      try {
+        const { port } = app.server.address() as AddressInfo
+        const cases: [string, string, number][] = [
+          ['HTTP/1.1 without Host', 'GET /api/staff/ HTTP/1.1\r\nConnection: close\r\n\r\n', 400],
+          ['HTTP/1.0 without Host', 'GET /api/staff/ HTTP/1.0\r\n\r\n', 400],
+          ['empty Host', 'GET /api/staff/ HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n', 400],
+          ['blank Host', 'GET /api/staff/ HTTP/1.1\r\nHost:   \r\nConnection: close\r\n\r\n', 400],
+          [
+            'foreign Host',
+            'GET /api/staff/ HTTP/1.1\r\nHost: evil.test\r\nConnection: close\r\n\r\n',
+            400,
+          ],
+          [
+            'malformed Host',
+            'GET /api/staff/ HTTP/1.1\r\nHost: a:b:c\r\nConnection: close\r\n\r\n',
+            400,
+          ],
+          [
+            'allowed Host',
+            'GET /api/staff/ HTTP/1.1\r\nHost: book.example.com\r\nConnection: close\r\n\r\n',
+            200,
+          ],
+          ['probe without Host', 'GET /health/ HTTP/1.1\r\nConnection: close\r\n\r\n', 200],
+          ['probe, HTTP/1.0', 'GET /health/ready/ HTTP/1.0\r\n\r\n', 200],
+          [
+            'probe by IP',
+            'GET /health/ HTTP/1.1\r\nHost: 10.1.2.3:8000\r\nConnection: close\r\n\r\n',
+            200,
+          ],
+          [
+            'probe, empty Host',
+            'GET /health/ready/ HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n',
+            200,
+          ],
+        ]
+        for (const [label, text, status] of cases) {
+          const res = await rawRequest(port, text)
+          expect(res.status, `${label}: ${res.body}`).toBe(status)
+          if (status === 400)
+            expect(JSON.parse(res.body), label).toMatchObject({ code: 'bad_host' })
+        }
+      } finally {
+        await app.close()
+      }
     })
   })
 }
