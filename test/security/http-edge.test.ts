@@ -9,7 +9,7 @@ import { connect } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/app.js'
-import { dialects, startApp } from '../helpers.js'
+import { at, dialects, PASSWORD, startApp } from '../helpers.js'
 import type { TestApp, TestUser } from '../helpers.js'
 import { operationsOf } from './openapi.js'
 import type { OpenApiDoc, Operation } from './openapi.js'
@@ -397,6 +397,79 @@ for (const engine of await dialects()) {
       } finally {
         await app.close()
       }
+    })
+
+    it('sends Cache-Control: no-store with tokens and with every authenticated answer, ETags kept', async () => {
+      const login = await t.req('POST', '/api/auth/login/', {
+        body: { username: customer.username, password: PASSWORD },
+      })
+      expect(login.statusCode).toBe(200)
+      expect(login.headers['cache-control']).toBe('no-store')
+      expect(login.headers.pragma).toBe('no-cache')
+      const refresh = await t.req('POST', '/api/auth/refresh/', {
+        body: { refresh: login.json<{ refresh: string }>().refresh },
+      })
+      expect(refresh.statusCode).toBe(200)
+      expect(refresh.headers['cache-control']).toBe('no-store')
+      const register = await t.req('POST', '/api/auth/register/', {
+        body: {
+          username: `nostore${Date.now()}`,
+          email: `nostore${Date.now()}@example.com`,
+          password: 'Plenty-Of-Entropy-42',
+        },
+      })
+      expect(register.statusCode, register.payload).toBe(201)
+      expect(register.headers['cache-control']).toBe('no-store')
+
+      // Every GET as an authenticated caller, whatever the status; public reads without a
+      // token stay cacheable.
+      const wrong: string[] = []
+      for (const op of operations.filter(
+        (o) => o.method === 'GET' && !o.path.startsWith('/health'),
+      )) {
+        const url = op.path.replace('{id}', String(customer.id))
+        const res = await t.req('GET', url, { user: admin })
+        if (res.headers['cache-control'] !== 'no-store')
+          wrong.push(
+            `${op.key} as admin → ${res.statusCode} cache-control ${String(res.headers['cache-control'])}`,
+          )
+      }
+      expect(wrong).toEqual([])
+      expect((await t.req('GET', '/api/services/')).headers['cache-control']).toBeUndefined()
+      expect((await t.req('GET', '/health/')).headers['cache-control']).toBeUndefined()
+
+      // ETag and If-Match work as before.
+      const barber = await t.user({ staff: true })
+      const created = await t.req('POST', '/api/reservations/', {
+        user: admin,
+        body: {
+          customer: customer.id,
+          staff: barber.id,
+          start_time: at(3, '10:00'),
+          end_time: at(3, '10:30'),
+        },
+      })
+      expect(created.statusCode, created.payload).toBe(201)
+      expect(created.headers['cache-control']).toBe('no-store')
+      const id = created.json<{ id: number }>().id
+      const read = await t.req('GET', `/api/reservations/${id}/`, { user: customer })
+      expect(read.headers['cache-control']).toBe('no-store')
+      const etag = String(read.headers.etag)
+      expect(etag).toMatch(/^(W\/)?".+"$/)
+      const moved = await t.req('PATCH', `/api/reservations/${id}/`, {
+        user: admin,
+        headers: { 'if-match': etag },
+        body: { notes: 'moved' },
+      })
+      expect(moved.statusCode, moved.payload).toBe(200)
+      expect(moved.headers.etag).not.toBe(etag)
+      expect(moved.headers['cache-control']).toBe('no-store')
+      const stale = await t.req('PATCH', `/api/reservations/${id}/`, {
+        user: admin,
+        headers: { 'if-match': etag },
+        body: { notes: 'again' },
+      })
+      expect(stale.statusCode).toBe(412)
     })
   })
 }
