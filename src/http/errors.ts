@@ -117,6 +117,27 @@ function fieldsFromValidation(err: FastifyError): Record<string, string[]> {
   return fields
 }
 
+/** What an error line names besides the request id: method, route pattern, status. */
+function where(request: FastifyRequest, status?: number) {
+  return {
+    method: request.method,
+    route: request.routeOptions.url ?? null,
+    ...(status !== undefined ? { status } : {}),
+  }
+}
+
+/**
+ * The client's own socket is gone (Node's "aborted" while the body was read, or closed
+ * since): not a dependency being down. Under app.inject there is no socket to lose.
+ */
+function clientGone(request: FastifyRequest, error: FastifyError): boolean {
+  const socket = request.raw.socket as { destroyed?: boolean } | null | undefined
+  return (
+    (error.code === 'ECONNRESET' && error.message === 'aborted') ||
+    (socket?.destroyed === true && isConnectionError(error))
+  )
+}
+
 /** The one place where errors become responses. Never a stack trace in a body. */
 export const errorHandling = fp(
   async (app) => {
@@ -142,8 +163,17 @@ export const errorHandling = fp(
           code: 'slot_unavailable',
         })
       }
+      if (clientGone(request, error)) {
+        // The client hung up (mid-body, or before the answer): nothing is wrong here, and
+        // nobody is left to answer.
+        request.log.info(
+          { ...where(request), reason: error.message },
+          'client closed the connection before the answer',
+        )
+        return send(reply, 400, { detail: 'Client closed the connection.', code: 'aborted' })
+      }
       if (isConnectionError(error)) {
-        request.log.warn({ err: error }, 'dependency unavailable')
+        request.log.warn({ err: error, ...where(request, 503) }, 'dependency unavailable')
         return send(
           reply,
           503,
@@ -173,7 +203,7 @@ export const errorHandling = fp(
         }
         return send(reply, status, { detail, code }, status === 429 ? { 'retry-after': '60' } : {})
       }
-      request.log.error({ err: error }, 'unhandled error')
+      request.log.error({ err: error, ...where(request, 500) }, 'unhandled error')
       return send(reply, 500, { detail: 'A server error occurred.', code: 'server_error' })
     })
   },
