@@ -95,7 +95,7 @@ for (const engine of await dialects()) {
       expect(wrong).toEqual([])
     })
 
-    it('refuses a deeply nested JSON body with 400 on every write, and finds NUL without misreading an escaped backslash', async () => {
+    it('refuses a deeply nested or overfull JSON body with 400 on every write, and finds NUL without misreading an escaped backslash', async () => {
       const writes = operations.filter((op) => op.body && op.method !== 'DELETE')
       expect(writes.length).toBeGreaterThan(8)
       const nested = (depth: number, open: string, close: string) =>
@@ -104,6 +104,9 @@ for (const engine of await dialects()) {
         nested(100_000, '[', ']'),
         `{"notes": ${nested(100_000, '{"a":', '}')}}`,
         `{"name": ${nested(5000, '[', ']')}, "email": "x@example.com"}`,
+        // Flat but huge in values: parsing 300 000 tiny objects holds the event loop.
+        `[${'{},'.repeat(300_000)}{}]`,
+        `{${Array.from({ length: 60_000 }, (_, i) => `"k${i}":0`).join(',')}}`,
       ]
       const wrong: string[] = []
       for (const op of writes) {
