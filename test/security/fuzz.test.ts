@@ -846,9 +846,11 @@ function checkResponse(op: Operation, r: FuzzRequest, res: LightMyRequestRespons
     }
   }
   // A URL the router cannot even decode is refused (400) before any route, token or not.
+  // Health probes never look at credentials (API.md, Operations).
   if (
     r.who === 'bad-token' &&
     routable(r) &&
+    !op.path.startsWith('/health/') &&
     (status !== 401 || (body as { code?: string })?.code !== 'token_not_valid')
   ) {
     problems.push(
