@@ -38,14 +38,14 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
   // Responses are built by our own mappers; plain JSON.stringify keeps the hot path fast.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data))
 
-  await app.register(errorHandling)
-  await app.register(securityHeaders)
+  await app.register(errorHandling) // every error → the contract's shapes; logged with its route
+  await app.register(securityHeaders) // OWASP headers; no-store on tokens and credentials
   await app.register(corsPolicy, { origins: ctx.config.corsOrigins })
-  await app.register(hostCheck, { config: ctx.config })
-  await app.register(jsonBodies)
-  await app.register(authentication, { ctx })
-  await app.register(docs)
-  await app.register(notFound)
+  await app.register(hostCheck, { config: ctx.config }) // ALLOWED_HOSTS; link base
+  await app.register(jsonBodies) // JSON only, bounded depth and size, no NUL
+  await app.register(authentication, { ctx }) // Bearer → req.actor
+  await app.register(docs) // before the routes it documents
+  await app.register(notFound) // the one not-found handler (405/404, fallbacks); before routes
   await app.register(health, { ctx, readiness: opts.readiness })
 
   await app.register(authRoutes(ctx))
