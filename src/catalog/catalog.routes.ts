@@ -2,6 +2,7 @@ import { z } from 'zod'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { AppContext } from '../context.js'
 import { adminOnly, authenticated, requireActor } from '../http/auth.js'
+import { NotFound } from '../http/errors.js'
 import { paginate } from '../http/pagination.js'
 import { PageQuery } from '../http/pagination.js'
 import { errorResponses, IdParams, paginated } from '../http/schemas.js'
@@ -71,13 +72,17 @@ export function catalogRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       {
         schema: {
           tags: ['services'],
-          security,
+          summary: 'One service (public, like the list; admins also see inactive ones)',
           params: IdParams,
           response: { 200: Service, ...errorResponses },
         },
-        onRequest: adminOnly,
       },
-      async (req) => getService(ctx, req.params.id),
+      async (req) => {
+        const service = await getService(ctx, req.params.id)
+        // Outside the public catalogue, as in the list: an inactive service is the admin's.
+        if (!service.is_active && !req.actor?.isAdmin) throw NotFound()
+        return service
+      },
     )
     app.patch(
       '/api/services/:id/',

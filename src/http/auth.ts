@@ -1,4 +1,5 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
 import type { AppContext } from '../context.js'
 import { toBool } from '../db/database.js'
 import { Forbidden, NotAuthenticated, TokenNotValid } from './errors.js'
@@ -48,21 +49,27 @@ export async function resolveActor(ctx: AppContext, req: FastifyRequest): Promis
   }
 }
 
-export function registerAuth(app: FastifyInstance, ctx: AppContext): void {
-  app.decorateRequest('actor', null)
-  // onRequest: before the body is read, so a protected route answers 401 before 400.
-  // Callback style: a request without credentials (health checks, public lists) costs no promise.
-  app.addHook('onRequest', (req, _reply, done) => {
-    if (!req.headers.authorization) {
-      done()
-      return
-    }
-    resolveActor(ctx, req).then((actor) => {
-      req.actor = actor
-      done()
-    }, done)
-  })
-}
+/** Sets `req.actor` from the bearer token of every request that carries one. */
+export const authentication = fp<{ ctx: AppContext }>(
+  async (app, { ctx }) => {
+    app.decorateRequest('actor', null)
+    // onRequest: before the body is read, so a protected route answers 401 before 400.
+    // Callback style: a request without credentials (health checks, public lists) costs no promise.
+    app.addHook('onRequest', (req, _reply, done) => {
+      // Probes (health, readiness) report the process's state to anyone: a load balancer, or a
+      // browser tab still holding a stale token, gets it without its credentials being judged.
+      if (!req.headers.authorization || req.routeOptions.config.probe) {
+        done()
+        return
+      }
+      resolveActor(ctx, req).then((actor) => {
+        req.actor = actor
+        done()
+      }, done)
+    })
+  },
+  { name: 'authentication' },
+)
 
 /** Route hooks (preValidation), so authentication fails before body validation does. */
 export const authenticated = async (req: FastifyRequest): Promise<void> => {

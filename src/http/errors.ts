@@ -1,4 +1,5 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { isConnectionError, isExclusionViolation } from '../db/database.js'
 
@@ -116,62 +117,95 @@ function fieldsFromValidation(err: FastifyError): Record<string, string[]> {
   return fields
 }
 
-/** The one place where errors become responses. Never a stack trace in a body. */
-export function registerErrorHandler(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    if (error instanceof ApiError) {
-      return send(
-        reply,
-        error.statusCode,
-        { detail: error.detail, code: error.code },
-        error.headers,
-      )
-    }
-    if (error instanceof ValidationFailed) return send(reply, 400, error.fields)
-    if (hasZodFastifySchemaValidationErrors(error)) {
-      // A path that does not parse (`/api/users/abc/`) names no object: 404, as Django's URL patterns do.
-      if (error.validationContext === 'params')
-        return send(reply, 404, { detail: 'Not found.', code: 'not_found' })
-      return send(reply, 400, fieldsFromValidation(error))
-    }
-    if (isExclusionViolation(error)) {
-      return send(reply, 409, {
-        detail: 'The requested time slot is not available.',
-        code: 'slot_unavailable',
-      })
-    }
-    if (isConnectionError(error)) {
-      request.log.warn({ err: error }, 'dependency unavailable')
-      return send(
-        reply,
-        503,
-        {
-          detail: 'Service temporarily unavailable, try again shortly.',
-          code: 'service_unavailable',
-        },
-        { 'retry-after': '5' },
-      )
-    }
-    const status = error.statusCode ?? 500
-    if (status >= 400 && status < 500) {
-      let detail = error.message
-      let code = GENERIC_CODES[status] ?? 'error'
-      if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-        detail = `Unsupported media type "${request.headers['content-type'] ?? ''}" in request.`
-      } else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-        detail = 'Request body is larger than 1 MiB.'
-      } else if (
-        status === 400 &&
-        (error instanceof SyntaxError || error.code?.startsWith('FST_ERR_CTP'))
-      ) {
-        detail = `JSON parse error - ${error.message}`
-        code = 'parse_error'
-      } else if (status === 429) {
-        code = 'throttled'
-      }
-      return send(reply, status, { detail, code }, status === 429 ? { 'retry-after': '60' } : {})
-    }
-    request.log.error({ err: error }, 'unhandled error')
-    return send(reply, 500, { detail: 'A server error occurred.', code: 'server_error' })
-  })
+/** What an error line names besides the request id: method, route pattern, status. */
+function where(request: FastifyRequest, status?: number) {
+  return {
+    method: request.method,
+    route: request.routeOptions.url ?? null,
+    ...(status !== undefined ? { status } : {}),
+  }
 }
+
+/**
+ * The client's own socket is gone (Node's "aborted" while the body was read, or closed
+ * since): not a dependency being down. Under app.inject there is no socket to lose.
+ */
+function clientGone(request: FastifyRequest, error: FastifyError): boolean {
+  const socket = request.raw.socket as { destroyed?: boolean } | null | undefined
+  return (
+    (error.code === 'ECONNRESET' && error.message === 'aborted') ||
+    (socket?.destroyed === true && isConnectionError(error))
+  )
+}
+
+/** The one place where errors become responses. Never a stack trace in a body. */
+export const errorHandling = fp(
+  async (app) => {
+    app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      if (error instanceof ApiError) {
+        return send(
+          reply,
+          error.statusCode,
+          { detail: error.detail, code: error.code },
+          error.headers,
+        )
+      }
+      if (error instanceof ValidationFailed) return send(reply, 400, error.fields)
+      if (hasZodFastifySchemaValidationErrors(error)) {
+        // A path that does not parse (`/api/users/abc/`) names no object: 404, as Django's URL patterns do.
+        if (error.validationContext === 'params')
+          return send(reply, 404, { detail: 'Not found.', code: 'not_found' })
+        return send(reply, 400, fieldsFromValidation(error))
+      }
+      if (isExclusionViolation(error)) {
+        return send(reply, 409, {
+          detail: 'The requested time slot is not available.',
+          code: 'slot_unavailable',
+        })
+      }
+      if (clientGone(request, error)) {
+        // The client hung up (mid-body, or before the answer): nothing is wrong here, and
+        // nobody is left to answer.
+        request.log.info(
+          { ...where(request), reason: error.message },
+          'client closed the connection before the answer',
+        )
+        return send(reply, 400, { detail: 'Client closed the connection.', code: 'aborted' })
+      }
+      if (isConnectionError(error)) {
+        request.log.warn({ err: error, ...where(request, 503) }, 'dependency unavailable')
+        return send(
+          reply,
+          503,
+          {
+            detail: 'Service temporarily unavailable, try again shortly.',
+            code: 'service_unavailable',
+          },
+          { 'retry-after': '5' },
+        )
+      }
+      const status = error.statusCode ?? 500
+      if (status >= 400 && status < 500) {
+        let detail = error.message
+        let code = GENERIC_CODES[status] ?? 'error'
+        if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+          detail = `Unsupported media type "${request.headers['content-type'] ?? ''}" in request.`
+        } else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+          detail = 'Request body is larger than 1 MiB.'
+        } else if (
+          status === 400 &&
+          (error instanceof SyntaxError || error.code?.startsWith('FST_ERR_CTP'))
+        ) {
+          detail = `JSON parse error - ${error.message}`
+          code = 'parse_error'
+        } else if (status === 429) {
+          code = 'throttled'
+        }
+        return send(reply, status, { detail, code }, status === 429 ? { 'retry-after': '60' } : {})
+      }
+      request.log.error({ err: error, ...where(request, 500) }, 'unhandled error')
+      return send(reply, 500, { detail: 'A server error occurred.', code: 'server_error' })
+    })
+  },
+  { name: 'error-handling' },
+)

@@ -47,19 +47,30 @@ export interface Page<T> {
   results: T[]
 }
 
+/**
+ * LIMIT/OFFSET for a page. A page whose offset is not an exact integer (past 2^53, far
+ * beyond any table here) cannot be on the list: 404 "Invalid page." before the database
+ * sees a number it would refuse (PostgreSQL reads 1e+21 as bad bigint syntax, SQLite
+ * overflows past 2^63-1).
+ */
 export function pageWindow(q: { page: number; page_size: number }) {
-  if (!(q.page >= 1)) throw NotFound('Invalid page.')
-  return { limit: q.page_size, offset: (q.page - 1) * q.page_size }
+  const offset = (q.page - 1) * q.page_size
+  if (!(q.page >= 1) || !Number.isSafeInteger(offset)) throw NotFound('Invalid page.')
+  return { limit: q.page_size, offset }
 }
 
-/** Builds DRF's absolute next/previous links from the request's own URL. */
+/**
+ * Builds DRF's absolute next/previous links from the request's own path and query, on
+ * PUBLIC_URL or the validated Host (`req.linkBase`, set by the host check), never on an
+ * unchecked Host header.
+ */
 export function paginate<T>(
   req: FastifyRequest,
   q: { page: number; page_size: number },
   count: number,
   results: T[],
 ): Page<T> {
-  const base = new URL(req.url, `${req.protocol}://${req.host}`)
+  const base = new URL(`${req.linkBase}${req.url}`)
   const link = (page: number) => {
     const u = new URL(base)
     if (page === 1) u.searchParams.delete('page')

@@ -18,8 +18,17 @@ z.config({
   },
 })
 
+/**
+ * An id in a path: ASCII decimal digits, as Django's `int` path converter (`[0-9]+`) reads
+ * it; anything else (`0x1`, `1e0`, `1.0`, ` 1`, `+1`, fullwidth digits) names no object and
+ * is a 404 (the error handler's answer to a params error). `Number()` alone would accept
+ * all of those. Documented as the integer it is.
+ */
 export const IdParams = z.object({
-  id: z.coerce.number({ error: 'A valid integer is required.' }).int().positive().max(2147483647),
+  id: z.preprocess(
+    (v) => (typeof v === 'string' && /^[0-9]+$/.test(v) ? Number(v) : v),
+    z.number({ error: 'A valid integer is required.' }).int().positive().max(2147483647),
+  ),
 })
 
 /** `true|false|1|0` in a query string, as DRF's BooleanFilter reads it. */

@@ -18,7 +18,10 @@
 import fc from 'fast-check'
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildApp } from '../../src/app.js'
 import { toBool } from '../../src/db/database.js'
+import { MAX_JSON_DEPTH, MAX_JSON_VALUES } from '../../src/http/body.js'
+import { hostAllowed, hostOf } from '../../src/http/hosts.js'
 import { dialects, PASSWORD, startApp, unique } from '../helpers.js'
 import type { TestApp, TestUser } from '../helpers.js'
 import { deref, isErrorBody, isFieldErrors, operationsOf, validate } from './openapi.js'
@@ -843,9 +846,11 @@ function checkResponse(op: Operation, r: FuzzRequest, res: LightMyRequestRespons
     }
   }
   // A URL the router cannot even decode is refused (400) before any route, token or not.
+  // Health probes never look at credentials (API.md, Operations).
   if (
     r.who === 'bad-token' &&
     routable(r) &&
+    !op.path.startsWith('/health/') &&
     (status !== 401 || (body as { code?: string })?.code !== 'token_not_valid')
   ) {
     problems.push(
@@ -1244,5 +1249,490 @@ for (const engine of await dialects()) {
         }
       }, 600_000)
     }
+  })
+}
+
+/* ---------------------------------------------------------------- the HTTP edge */
+
+/**
+ * The edge a request crosses before any domain code: the Host header, the id in a path, the
+ * query string, and the body's size and nesting, fuzzed across every route. Each answer is
+ * checked (never a 5xx; 4xx in the contract's shapes; a Host that is not allowed is 400
+ * bad_host and never appears in a link; an id that is not ASCII digits is 404), and so is
+ * the event-loop time each request takes: a request that holds the loop for
+ * EDGE_LOOP_BUDGET_MS stalls every other client of the process.
+ *
+ * Event-loop time is measured around each app.inject as the smaller of the loop's busy time
+ * (performance.eventLoopUtilization: not time spent waiting for a database or a hashing
+ * thread, but time the OS gave to other processes while busy) and the process's CPU time
+ * (process.cpuUsage: not time descheduled, but other threads' work). A request over budget
+ * is sent twice more and judged by its fastest run: one that really holds the loop is slow
+ * every time, a machine's hiccup is not.
+ */
+const EDGE_RUNS = Number(process.env.FUZZ_EDGE_RUNS) || 150
+const EDGE_LOOP_BUDGET_MS = 100
+
+const charsIn = (min: number, max: number) =>
+  fc
+    .array(fc.integer({ min, max }), { maxLength: 40 })
+    .map((codes) => String.fromCharCode(...codes))
+
+const hostArb: fc.Arbitrary<string> = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      'localhost',
+      'localhost:8000',
+      'LOCALHOST.',
+      '127.0.0.1',
+      '127.0.0.1:65535',
+      '[::1]',
+      '[::1]:8000',
+      'book.shop.test',
+      'shop.test',
+      'evil.test',
+      'shop.test.evil.test',
+      'evilshop.test',
+      ' ',
+      'a b',
+      'localhost:99999',
+      'localhost:-1',
+      'localhost:80:80',
+      'localhost:',
+      ':80',
+      '[::1',
+      '[::g]',
+      '999999999999',
+      '1.2.3.256',
+      'user@localhost',
+      'localhost/x',
+      'localhost?x',
+      'localhost#x',
+      '%6cocalhost',
+      'xn--nxasmq6b.test',
+      '.',
+      '..',
+      '-',
+      '_',
+      'a'.repeat(300),
+      `${'a.'.repeat(2000)}test`,
+    ),
+  },
+  { weight: 2, arbitrary: fc.domain() },
+  { weight: 1, arbitrary: fc.ipV4() },
+  { weight: 1, arbitrary: fc.ipV6().map((ip) => `[${ip}]`) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom('localhost', 'shop.test', 'evil.test'),
+        fc.integer({ min: 0, max: 200_000 }),
+      )
+      .map(([h, p]) => `${h}:${p}`),
+  },
+  { weight: 2, arbitrary: charsIn(0x21, 0x7e) },
+  { weight: 1, arbitrary: charsIn(0x80, 0xff) },
+)
+
+const edgeIdArb: fc.Arbitrary<string> = fc.oneof(
+  { weight: 3, arbitrary: fc.integer({ min: 1, max: 40 }).map(String) },
+  { weight: 2, arbitrary: fc.stringMatching(/^[0-9]{1,40}$/) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(
+        fc.integer({ min: 1, max: 40 }),
+        fc.constantFrom('0x', '0b', '0o', '+', '-', ' ', '\t', '00', ''),
+        fc.constantFrom('', 'e0', '.0', '.', ' ', 'n', '_0', '%00'),
+      )
+      .map(([n, pre, post]) =>
+        pre === '0x'
+          ? `0x${n.toString(16)}${post}`
+          : pre === '0b'
+            ? `0b${n.toString(2)}${post}`
+            : `${pre}${n}${post}`,
+      ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .integer({ min: 1, max: 40 })
+      .map((n) => [...String(n)].map((d) => String.fromCharCode(0xff10 + Number(d))).join('')),
+  },
+  { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 30 }) },
+  { weight: 1, arbitrary: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 10 }) },
+)
+
+const queryValueArb: fc.Arbitrary<string> = fc.oneof(
+  { weight: 2, arbitrary: fc.integer({ min: -5, max: 200 }).map(String) },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      '100000000000000000000',
+      '461168601842738790',
+      '9223372036854775807',
+      '9223372036854775808',
+      '18446744073709551616',
+      '1e400',
+      '-0',
+      '0x10',
+      '１',
+      '\u0000',
+      '%',
+      '',
+      'true',
+      'name,-name,id',
+      '-start_time',
+      'x'.repeat(5000),
+      '9'.repeat(400),
+      '9999-12-31',
+      '0001-01-01',
+    ),
+  },
+  { weight: 2, arbitrary: fc.string({ maxLength: 30 }) },
+  { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 10 }) },
+)
+
+/** A JSON text of a chosen shape and size: the body's bytes, built directly (fast). */
+type BodyShape =
+  | { kind: 'nested'; depth: number; open: '[' | '{"a":'; field: string | null }
+  | { kind: 'string'; size: number; field: string }
+  | { kind: 'keys'; count: number }
+  | { kind: 'array'; count: number; field: string | null }
+  | { kind: 'number'; digits: number; field: string }
+
+function bodyText(shape: BodyShape): string {
+  const wrap = (field: string | null, value: string) =>
+    field === null ? value : `{${JSON.stringify(field)}: ${value}}`
+  switch (shape.kind) {
+    case 'nested': {
+      const close = shape.open === '[' ? ']' : '}'
+      return wrap(shape.field, `${shape.open.repeat(shape.depth)}1${close.repeat(shape.depth)}`)
+    }
+    case 'string':
+      return wrap(shape.field, `"${'s'.repeat(shape.size)}"`)
+    case 'keys':
+      return `{${Array.from({ length: shape.count }, (_, i) => `"k${i}":0`).join(',')}}`
+    case 'array':
+      return wrap(shape.field, `[${'0,'.repeat(Math.max(0, shape.count - 1))}0]`)
+    case 'number':
+      return wrap(shape.field, '9'.repeat(shape.digits))
+  }
+}
+
+const sizeArb = fc.oneof(
+  { weight: 3, arbitrary: fc.integer({ min: 0, max: 2000 }) },
+  { weight: 2, arbitrary: fc.integer({ min: 2000, max: 200_000 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 200_000, max: BODY_LIMIT + 1000 }) },
+  { weight: 1, arbitrary: fc.constantFrom(BODY_LIMIT - 40, BODY_LIMIT - 10, BODY_LIMIT + 1) },
+)
+
+function bodyShapeArb(fields: string[]): fc.Arbitrary<BodyShape> {
+  const field = fc.constantFrom(...fields, 'unknown_field')
+  return fc.oneof(
+    fc.record({
+      kind: fc.constant('nested' as const),
+      depth: fc.oneof(
+        fc.integer({ min: 1, max: 70 }),
+        fc.integer({ min: 70, max: 300_000 }),
+        fc.constantFrom(63, 64, 65, 100_000),
+      ),
+      open: fc.constantFrom('[' as const, '{"a":' as const),
+      field: fc.option(field, { nil: null }),
+    }),
+    fc.record({ kind: fc.constant('string' as const), size: sizeArb, field }),
+    fc.record({
+      kind: fc.constant('keys' as const),
+      count: sizeArb.map((n) => Math.ceil(n / 6)),
+    }),
+    fc.record({
+      kind: fc.constant('array' as const),
+      count: sizeArb.map((n) => Math.ceil(n / 2)),
+      field: fc.option(field, { nil: null }),
+    }),
+    fc.record({
+      kind: fc.constant('number' as const),
+      digits: fc.integer({ min: 1, max: 5000 }),
+      field,
+    }),
+  )
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length ? s[Math.floor(s.length / 2)]! : 0
+}
+
+for (const engine of await dialects()) {
+  describe(`${engine}: edge fuzz — Host, path ids, query, body size and nesting (seed ${SEED})`, () => {
+    let t: TestApp
+    let app: Awaited<ReturnType<typeof buildApp>>
+    let admin: TestUser
+    let customer: TestUser
+    const allowedHosts = ['localhost', '127.0.0.1', '[::1]', '.shop.test']
+    /** Event-loop time of every request (fastest of its runs), per property. */
+    const loop: Record<string, number[]> = {}
+
+    beforeAll(async () => {
+      t = await startApp(engine, { jobs: false })
+      // The production rule (an explicit list), so foreign hosts are refused.
+      app = await buildApp({ ...t.runtime.ctx, config: { ...t.config, allowedHosts } })
+      admin = await t.user({ admin: true })
+      customer = await t.user()
+      for (let i = 0; i < 3; i++) await t.user({ staff: true })
+      for (let i = 0; i < 3; i++) await t.service()
+    }, 120_000)
+
+    afterAll(async () => {
+      const lines = Object.entries(loop).map(
+        ([name, ms]) =>
+          `  ${name.padEnd(12)} ${ms.length} requests, event-loop time median ${median(ms).toFixed(2)} ms, max ${Math.max(...ms).toFixed(1)} ms`,
+      )
+      console.log(
+        `${engine}: edge fuzz (budget ${EDGE_LOOP_BUDGET_MS} ms per request)\n${lines.join('\n')}`,
+      )
+      await app?.close()
+      await t?.close()
+    })
+
+    interface EdgeRequest {
+      method: string
+      url: string
+      headers: Record<string, string>
+      payload?: string
+    }
+
+    async function loopTimed(r: EdgeRequest): Promise<{ res: LightMyRequestResponse; ms: number }> {
+      const busy = performance.eventLoopUtilization()
+      const cpu = process.cpuUsage()
+      const res = await app.inject({
+        method: r.method as 'GET',
+        url: r.url,
+        headers: r.headers,
+        ...(r.payload !== undefined ? { payload: r.payload } : {}),
+      })
+      const used = process.cpuUsage(cpu)
+      // Each bounds the loop's own time from above: busy time also counts moments the OS
+      // ran other processes (a loaded machine), CPU time also counts other threads'.
+      return {
+        res,
+        ms: Math.min(
+          performance.eventLoopUtilization(busy).active,
+          (used.user + used.system) / 1000,
+        ),
+      }
+    }
+
+    /** Sends, checks the contract's shapes, and records the event-loop time. */
+    async function edgeSend(
+      name: string,
+      r: EdgeRequest,
+      problems: Map<string, string>,
+      expectStatus?: (status: number, body: unknown) => string | null,
+    ): Promise<LightMyRequestResponse> {
+      const first = await loopTimed(r)
+      const res = first.res
+      let ms = first.ms
+      for (let retry = 0; retry < 2 && ms > EDGE_LOOP_BUDGET_MS; retry++)
+        ms = Math.min(ms, (await loopTimed(r)).ms)
+      ;(loop[name] ??= []).push(ms)
+      const what = `${r.method} ${r.url.slice(0, 120)} host=${JSON.stringify(r.headers.host?.slice(0, 60))} body=${r.payload?.slice(0, 60) ?? ''}${(r.payload?.length ?? 0) > 60 ? `… (${r.payload!.length} chars)` : ''}`
+      const problem = (kind: string) => {
+        if (!problems.has(kind))
+          problems.set(kind, `${what} → ${res.statusCode} ${res.payload.slice(0, 200)}`)
+      }
+      if (ms > EDGE_LOOP_BUDGET_MS)
+        problem(`${name}: over ${EDGE_LOOP_BUDGET_MS} ms of event-loop time (${ms.toFixed(0)} ms)`)
+      if (res.statusCode >= 500) problem(`${name}: ${res.statusCode}`)
+      let body: unknown
+      if (res.statusCode !== 204) {
+        try {
+          body = JSON.parse(res.payload)
+        } catch {
+          problem(`${name}: body of ${res.statusCode} is not JSON`)
+          return res
+        }
+      }
+      if (res.statusCode >= 400 && res.statusCode < 500 && !isErrorBody(body)) {
+        if (!(res.statusCode === 400 && isFieldErrors(body)))
+          problem(`${name}: ${res.statusCode} not in the contract's error shape`)
+      }
+      const wrong = expectStatus?.(res.statusCode, body)
+      if (wrong) problem(`${name}: ${wrong}`)
+      return res
+    }
+
+    const report = (problems: Map<string, string>) =>
+      [...problems.entries()].map(([kind, example]) => `${kind}\n    e.g. ${example}`)
+
+    const auth = (who: 'admin' | 'customer' | 'anonymous'): Record<string, string> =>
+      who === 'anonymous'
+        ? {}
+        : { authorization: `Bearer ${(who === 'admin' ? admin : customer).token}` }
+
+    it('Host: malformed or foreign is 400 bad_host on every route and never named in a link; probes answer', async () => {
+      const problems = new Map<string, string>()
+      const ops = operations.filter((op) => op.method === 'GET')
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(...ops),
+          hostArb,
+          fc.constantFrom('admin' as const, 'anonymous' as const),
+          async (op, host, who) => {
+            const url = `${op.path.replace('{id}', String(customer.id))}?page_size=1`
+            const res = await edgeSend(
+              'host',
+              { method: 'GET', url, headers: { host, ...auth(who) } },
+              problems,
+              (status, body) => {
+                const parsed = hostOf(host)
+                const allowed = host !== '' && parsed !== null && hostAllowed(parsed, allowedHosts)
+                if (op.path.startsWith('/health/'))
+                  return status === 200 ? null : `probe answered ${status}`
+                if (!allowed && host !== '')
+                  return status === 400 && (body as { code?: string }).code === 'bad_host'
+                    ? null
+                    : `host not allowed, answered ${status}`
+                if (status === 400 && (body as { code?: string }).code === 'bad_host')
+                  return 'an allowed host was refused'
+                return null
+              },
+            )
+            const page = JSON.parse(res.payload) as { next?: unknown; previous?: unknown }
+            for (const link of [page.next, page.previous]) {
+              if (typeof link !== 'string') continue
+              const linkHost = new URL(link).hostname
+              if (!hostAllowed(linkHost.replace(/\.$/, ''), allowedHosts))
+                problems.set('host: a link names a host that is not allowed', link)
+            }
+          },
+        ),
+        { numRuns: EDGE_RUNS * 2, seed: SEED },
+      )
+      const r = report(problems)
+      expect(r, r.join('\n')).toEqual([])
+    }, 300_000)
+
+    it('path ids: anything but ASCII digits is 404 on every route with an id', async () => {
+      const problems = new Map<string, string>()
+      const ops = operations.filter((op) => op.path.includes('{id}'))
+      await fc.assert(
+        fc.asyncProperty(fc.constantFrom(...ops), edgeIdArb, async (op, id) => {
+          const url = op.path.replace('{id}', encodeURIComponent(id))
+          await edgeSend(
+            'path ids',
+            {
+              method: op.method,
+              url,
+              headers: {
+                ...auth('admin'),
+                ...(op.body ? { 'content-type': 'application/json' } : {}),
+              },
+              ...(op.body ? { payload: '{}' } : {}),
+            },
+            problems,
+            (status) =>
+              // `.` and `..` are dot segments: the URL resolves them away before any route.
+              /^[0-9]+$/.test(id) ||
+              id === '.' ||
+              id === '..' ||
+              status === 404 ||
+              (status === 400 && id.includes('\u0000'))
+                ? null
+                : `id ${JSON.stringify(id)} answered ${status}`,
+          )
+        }),
+        { numRuns: EDGE_RUNS * 2, seed: SEED },
+      )
+      const r = report(problems)
+      expect(r, r.join('\n')).toEqual([])
+    }, 300_000)
+
+    it('query parameters: documented and unknown names, huge and odd values, repeats', async () => {
+      const problems = new Map<string, string>()
+      const ops = operations.filter((op) => op.method === 'GET')
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(...ops),
+          fc.array(
+            fc.tuple(
+              fc.oneof(
+                fc.constantFrom(
+                  'page',
+                  'page_size',
+                  'ordering',
+                  'staff',
+                  'service',
+                  'customer',
+                  'status',
+                  'date',
+                  'is_active',
+                  'search',
+                ),
+                fc.string({ minLength: 1, maxLength: 12 }),
+              ),
+              queryValueArb,
+            ),
+            { maxLength: 6 },
+          ),
+          fc.constantFrom('admin' as const, 'customer' as const, 'anonymous' as const),
+          async (op, params, who) => {
+            const query = new URLSearchParams(params).toString()
+            const url = `${op.path.replace('{id}', String(customer.id))}${query ? `?${query}` : ''}`
+            await edgeSend('query', { method: 'GET', url, headers: auth(who) }, problems)
+          },
+        ),
+        { numRuns: EDGE_RUNS * 2, seed: SEED },
+      )
+      const r = report(problems)
+      expect(r, r.join('\n')).toEqual([])
+    }, 300_000)
+
+    it('bodies: sizes up to past 1 MiB and nesting up to 300 000 levels, on every write', async () => {
+      const problems = new Map<string, string>()
+      const ops = operations.filter((op) => op.body && op.method !== 'DELETE')
+      const arb = fc
+        .constantFrom(...ops)
+        .chain((op) =>
+          fc.tuple(
+            fc.constant(op),
+            bodyShapeArb(Object.keys(deref(doc, op.body!).properties ?? {})),
+            fc.constantFrom('admin' as const, 'anonymous' as const),
+          ),
+        )
+      await fc.assert(
+        fc.asyncProperty(arb, async ([op, shape, who]) => {
+          const payload = bodyText(shape)
+          const url = op.path.replace('{id}', String(customer.id))
+          await edgeSend(
+            'bodies',
+            {
+              method: op.method,
+              url,
+              headers: { ...auth(who), 'content-type': 'application/json' },
+              payload,
+            },
+            problems,
+            (status) => {
+              if (op.secured && who === 'anonymous')
+                return status === 401 ? null : `anonymous got ${status}`
+              if (Buffer.byteLength(payload) > BODY_LIMIT)
+                return status === 413 ? null : `over 1 MiB answered ${status}`
+              if (shape.kind === 'nested' && shape.depth + (shape.field ? 1 : 0) > MAX_JSON_DEPTH)
+                return status === 400 ? null : `nesting ${shape.depth} answered ${status}`
+              if (
+                (shape.kind === 'keys' || shape.kind === 'array') &&
+                shape.count > MAX_JSON_VALUES
+              )
+                return status === 400 ? null : `${shape.count} values answered ${status}`
+              return null
+            },
+          )
+        }),
+        { numRuns: EDGE_RUNS, seed: SEED },
+      )
+      const r = report(problems)
+      expect(r, r.join('\n')).toEqual([])
+    }, 600_000)
   })
 }
