@@ -9,6 +9,7 @@ import {
   isExclusionViolation,
   isUniqueViolation,
   lockForBooking,
+  oneAtATime,
   toBool,
   toDate,
   toDateOrNull,
@@ -211,46 +212,50 @@ async function place(
 }
 
 /**
- * Step 2 of a booking (see `place`): under the barber's lock, looks for an active
- * reservation of the same barber overlapping the one just written (`reservationId`). If
- * there is one, an automatically assigned booking moves on to the next barber who looked
- * free (locks are taken in ascending id order, as the candidates come), else it is refused.
- * Returns the barber the reservation finally has.
+ * Step 2 of a booking (see `place`), before anything is written: under the barber's lock,
+ * looks for an active reservation of the same barber overlapping the placement (other than
+ * `exclude`, the reservation being moved). If there is one, an automatically assigned
+ * booking moves on to the next barber who looked free (locks are taken in ascending id
+ * order, as the candidates come), else it is refused. Returns the barber to write.
+ *
+ * The lock comes before the write: two transactions that both wrote overlapping rows
+ * first would wait on each other in PostgreSQL's exclusion check and deadlock (issue 10).
  */
 async function holdPlacement(
   ctx: AppContext,
   trx: Trx,
   placed: Placed,
   p: Pick<Placement, 'start' | 'hold'>,
-  reservationId: number,
+  exclude: number | null,
 ): Promise<number | null> {
   const { engine } = ctx.database
   if (engine === 'sqlite') return placed.staffId
   const rest = [...placed.alternatives]
   for (let staffId = placed.staffId; ;) {
     await lockForBooking(engine, trx, staffId)
-    const clash = await trx
+    let q = trx
       .selectFrom('reservations')
       .select('id')
       .where('staff_id', staffId === null ? 'is' : '=', staffId)
       .where('status', 'in', ACTIVE_STATUSES)
-      .where('id', '<>', reservationId)
       .where('start_time', '<', p.hold)
       .where('start_time', '>', new Date(p.start.getTime() - MAX_HOLD_MS))
       .where('hold_until', '>', p.start)
-      .limit(1)
-      .executeTakeFirst()
+    if (exclude !== null) q = q.where('id', '<>', exclude)
+    const clash = await q.limit(1).executeTakeFirst()
     if (!clash) return staffId
     const next = rest.shift()
     if (next === undefined) throw SlotUnavailable()
-    await trx
-      .updateTable('reservations')
-      .set({ staff_id: next })
-      .where('id', '=', reservationId)
-      .execute()
-      .catch(exclusionToRetry(true))
     staffId = next
   }
+}
+
+/**
+ * How many booking transactions of one barber (or of automatic assignment) run at once in
+ * this process; the rest wait in memory, without a pooled connection (see oneAtATime).
+ */
+function bookingLane(staffId: number | null | undefined): [string, number] {
+  return staffId === undefined ? ['book:auto', 2] : [`book:${staffId ?? 'shop'}`, 1]
 }
 
 /**
@@ -508,82 +513,83 @@ export async function createReservation(
   const status: ReservationStatus = ctx.config.autoConfirm ? 'confirmed' : 'pending'
 
   try {
-    const row = await inTransaction(ctx.database, async (trx) => {
-      // The key goes in first: a concurrent request with the same key waits on it here,
-      // then fails on the unique index and replays this request's answer.
-      if (idempotencyKey) {
-        await trx
-          .insertInto('idempotency_keys')
-          .values({
-            user_id: actor.id,
-            key: idempotencyKey,
-            request_hash: hash,
-            status_code: 0,
-            response_body: '',
-            created_at: now,
-          })
-          .execute()
-      }
-      const placement = { staffId: body.staff ?? undefined, start: start!, end: end!, hold }
-      const placed = await place(ctx, trx, placement, null)
-      const { staffId } = placed
-      const values = {
-        customer_id: customerId,
-        staff_id: staffId,
-        service_id: service?.id ?? null,
-        start_time: start!,
-        end_time: end!,
-        hold_until: hold,
-        status,
-        notes,
-        created_at: now,
-        updated_at: now,
-        confirmed_at: status === 'confirmed' ? now : null,
-        completed_at: null,
-        cancelled_at: null,
-        cancelled_by: null,
-        cancellation_reason: '',
-        version: 1,
-        reminder_sent_for: null,
-      } satisfies Omit<ReservationRow, 'id'>
-      const id = await insertReturningId(ctx.database.engine, trx, 'reservations', values).catch(
-        exclusionToRetry(body.staff == null),
-      )
-      // What was just written, without reading it back inside the locked section.
-      const created: ReservationRow = { id, ...values }
-      await trx
-        .insertInto('reservation_history')
-        .values({
-          reservation_id: id,
-          at: now,
-          actor_id: actor.id,
-          from_status: null,
-          to_status: status,
+    const row = await oneAtATime(ctx.database, ...bookingLane(body.staff ?? undefined), () =>
+      inTransaction(ctx.database, async (trx) => {
+        // The key goes in first: a concurrent request with the same key waits on it here,
+        // then fails on the unique index and replays this request's answer.
+        if (idempotencyKey) {
+          await trx
+            .insertInto('idempotency_keys')
+            .values({
+              user_id: actor.id,
+              key: idempotencyKey,
+              request_hash: hash,
+              status_code: 0,
+              response_body: '',
+              created_at: now,
+            })
+            .execute()
+        }
+        const placement = { staffId: body.staff ?? undefined, start: start!, end: end!, hold }
+        const placed = await place(ctx, trx, placement, null)
+        const staffId = await holdPlacement(ctx, trx, placed, placement, null)
+        const values = {
+          customer_id: customerId,
+          staff_id: staffId,
+          service_id: service?.id ?? null,
           start_time: start!,
           end_time: end!,
-        })
-        .execute()
-      if (ctx.config.adminEmail)
-        await addToOutbox(trx, now, 'email.reservation_created', { reservationId: id })
-      if (status === 'confirmed') {
-        await addToOutbox(trx, now, 'email.reservation_status', {
-          reservationId: id,
-          status: 'confirmed',
-          version: created.version,
-        })
-        await queueReminderIfDue(ctx, trx, created)
-      }
-      created.staff_id = await holdPlacement(ctx, trx, placed, placement, id)
-      if (idempotencyKey) {
+          hold_until: hold,
+          status,
+          notes,
+          created_at: now,
+          updated_at: now,
+          confirmed_at: status === 'confirmed' ? now : null,
+          completed_at: null,
+          cancelled_at: null,
+          cancelled_by: null,
+          cancellation_reason: '',
+          version: 1,
+          reminder_sent_for: null,
+        } satisfies Omit<ReservationRow, 'id'>
+        const id = await insertReturningId(ctx.database.engine, trx, 'reservations', values).catch(
+          exclusionToRetry(body.staff == null),
+        )
+        // What was just written, without reading it back inside the locked section.
+        const created: ReservationRow = { id, ...values }
         await trx
-          .updateTable('idempotency_keys')
-          .set({ status_code: 201, response_body: JSON.stringify(toReservation(created)) })
-          .where('user_id', '=', actor.id)
-          .where('key', '=', idempotencyKey)
+          .insertInto('reservation_history')
+          .values({
+            reservation_id: id,
+            at: now,
+            actor_id: actor.id,
+            from_status: null,
+            to_status: status,
+            start_time: start!,
+            end_time: end!,
+          })
           .execute()
-      }
-      return created
-    })
+        if (ctx.config.adminEmail)
+          await addToOutbox(trx, now, 'email.reservation_created', { reservationId: id })
+        if (status === 'confirmed') {
+          await addToOutbox(trx, now, 'email.reservation_status', {
+            reservationId: id,
+            status: 'confirmed',
+            version: created.version,
+          })
+          await queueReminderIfDue(ctx, trx, created)
+        }
+        if (idempotencyKey) {
+          await trx
+            .updateTable('idempotency_keys')
+            .set({ status_code: 201, response_body: JSON.stringify(toReservation(created)) })
+            .where('user_id', '=', actor.id)
+            .where('key', '=', idempotencyKey)
+            .execute()
+        }
+        return created
+      }),
+    )
     ctx.wakeOutbox()
     return { status: 201, body: toReservation(row), etag: etagOf(row), replayed: false }
   } catch (err) {
@@ -729,90 +735,95 @@ export async function updateReservation(
     })
   }
 
-  const updated = await inTransaction(ctx.database, async (trx) => {
-    const row = await lockReservation(ctx, trx, id)
-    if (!row) throw NotFound()
-    if (!ifMatches(row, ifMatch)) throw PreconditionFailed()
-    // Judge the transition against the row as locked, not as first read.
-    let status = to
-    if (status === row.status) status = undefined
-    else if (status && !(TRANSITIONS[row.status] as readonly string[]).includes(status)) {
-      throw FieldErrors.single('status', `Cannot change status from ${row.status} to ${status}.`)
-    }
-    if (wantsMove && row.status !== 'pending' && row.status !== 'confirmed') {
-      throw new ValidationFailed({
-        non_field_errors: ['Only a pending or confirmed reservation can be changed.'],
-      })
-    }
-    const change: Change = {
-      actorId: actor.id,
-      cancelledBy: role,
-      status,
-      reason: reason ?? undefined,
-      notes,
-      customerId: body.customer ?? undefined,
-    }
-    let move: Change['move']
-    let held:
-      | { placed: Placed; placement: Pick<Placement, 'start' | 'hold'>; autoAssigned: boolean }
-      | undefined
-    if (wantsMove) {
-      const newService =
-        body.service === undefined
-          ? row.service_id !== null
-            ? await trx
-                .selectFrom('services')
-                .selectAll()
-                .where('id', '=', row.service_id)
-                .executeTakeFirst()
-            : undefined
-          : body.service === null
-            ? undefined
-            : service
-      const oldStart = toDate(row.start_time)
-      const oldEnd = toDate(row.end_time)
-      const newStart = start ?? oldStart
-      let newEnd: Date
-      if (end) newEnd = end
-      else if (body.service != null && newService)
-        newEnd = new Date(newStart.getTime() + newService.duration_minutes * 60_000)
-      else newEnd = new Date(newStart.getTime() + (oldEnd.getTime() - oldStart.getTime()))
-      const e = new FieldErrors()
-      const timesChanged =
-        newStart.getTime() !== oldStart.getTime() || newEnd.getTime() !== oldEnd.getTime()
-      checkTimes(e, newStart, newEnd, now, role === 'admin' || !timesChanged)
-      e.throwIfAny()
-      const hold = new Date(newEnd.getTime() + (newService?.buffer_after_minutes ?? 0) * 60_000)
-      const newStaff = body.staff !== undefined ? body.staff : row.staff_id
-      const wanted = newStaff === null && row.staff_id !== null ? undefined : newStaff
-      const placement = { staffId: wanted, start: newStart, end: newEnd, hold }
-      const placed = await place(ctx, trx, placement, row.id)
-      const { staffId } = placed
-      held = { placed, placement, autoAssigned: wanted === undefined }
-      move = { start: newStart, end: newEnd, hold, staffId, serviceId: newService?.id ?? null }
-      const reassigned = staffId !== row.staff_id
-      // A confirmed booking that moves must be confirmed again.
-      if ((timesChanged || reassigned) && row.status === 'confirmed' && !status)
-        change.status = 'pending'
-    } else if (status === 'confirmed') {
-      // Confirming keeps a reservation active: check it again.
-      const placement = {
-        staffId: row.staff_id,
-        start: toDate(row.start_time),
-        end: toDate(row.end_time),
-        hold: toDate(row.hold_until),
+  const run = () =>
+    inTransaction(ctx.database, async (trx) => {
+      const row = await lockReservation(ctx, trx, id)
+      if (!row) throw NotFound()
+      if (!ifMatches(row, ifMatch)) throw PreconditionFailed()
+      // Judge the transition against the row as locked, not as first read.
+      let status = to
+      if (status === row.status) status = undefined
+      else if (status && !(TRANSITIONS[row.status] as readonly string[]).includes(status)) {
+        throw FieldErrors.single('status', `Cannot change status from ${row.status} to ${status}.`)
       }
-      const placed = await place(ctx, trx, placement, row.id)
-      held = { placed, placement, autoAssigned: false }
-    }
-    change.move = move
-    const result = await applyChange(ctx, trx, row, change).catch(
-      exclusionToRetry(held?.autoAssigned === true),
-    )
-    if (!result) throw PreconditionFailed()
-    if (held) result.staff_id = await holdPlacement(ctx, trx, held.placed, held.placement, row.id)
-    return result
-  })
+      if (wantsMove && row.status !== 'pending' && row.status !== 'confirmed') {
+        throw new ValidationFailed({
+          non_field_errors: ['Only a pending or confirmed reservation can be changed.'],
+        })
+      }
+      const change: Change = {
+        actorId: actor.id,
+        cancelledBy: role,
+        status,
+        reason: reason ?? undefined,
+        notes,
+        customerId: body.customer ?? undefined,
+      }
+      let move: Change['move']
+      let autoAssigned = false
+      if (wantsMove) {
+        const newService =
+          body.service === undefined
+            ? row.service_id !== null
+              ? await trx
+                  .selectFrom('services')
+                  .selectAll()
+                  .where('id', '=', row.service_id)
+                  .executeTakeFirst()
+              : undefined
+            : body.service === null
+              ? undefined
+              : service
+        const oldStart = toDate(row.start_time)
+        const oldEnd = toDate(row.end_time)
+        const newStart = start ?? oldStart
+        let newEnd: Date
+        if (end) newEnd = end
+        else if (body.service != null && newService)
+          newEnd = new Date(newStart.getTime() + newService.duration_minutes * 60_000)
+        else newEnd = new Date(newStart.getTime() + (oldEnd.getTime() - oldStart.getTime()))
+        const e = new FieldErrors()
+        const timesChanged =
+          newStart.getTime() !== oldStart.getTime() || newEnd.getTime() !== oldEnd.getTime()
+        checkTimes(e, newStart, newEnd, now, role === 'admin' || !timesChanged)
+        e.throwIfAny()
+        const hold = new Date(newEnd.getTime() + (newService?.buffer_after_minutes ?? 0) * 60_000)
+        const newStaff = body.staff !== undefined ? body.staff : row.staff_id
+        const wanted = newStaff === null && row.staff_id !== null ? undefined : newStaff
+        const placement = { staffId: wanted, start: newStart, end: newEnd, hold }
+        const placed = await place(ctx, trx, placement, row.id)
+        const staffId = await holdPlacement(ctx, trx, placed, placement, row.id)
+        autoAssigned = wanted === undefined
+        move = { start: newStart, end: newEnd, hold, staffId, serviceId: newService?.id ?? null }
+        const reassigned = staffId !== row.staff_id
+        // A confirmed booking that moves must be confirmed again.
+        if ((timesChanged || reassigned) && row.status === 'confirmed' && !status)
+          change.status = 'pending'
+      } else if (status === 'confirmed') {
+        // Confirming keeps a reservation active: check it again.
+        const placement = {
+          staffId: row.staff_id,
+          start: toDate(row.start_time),
+          end: toDate(row.end_time),
+          hold: toDate(row.hold_until),
+        }
+        const placed = await place(ctx, trx, placement, row.id)
+        await holdPlacement(ctx, trx, placed, placement, row.id)
+      }
+      change.move = move
+      const result = await applyChange(ctx, trx, row, change).catch(exclusionToRetry(autoAssigned))
+      if (!result) throw PreconditionFailed()
+      return result
+    })
+  // Moves and confirmations take the barber's booking lock: in line for it here (see create).
+  const staffWanted =
+    body.staff !== undefined
+      ? (body.staff ?? (seen.staff_id === null ? null : undefined))
+      : seen.staff_id
+  const updated =
+    wantsMove || to === 'confirmed'
+      ? await oneAtATime(ctx.database, ...bookingLane(staffWanted), run)
+      : await run()
   ctx.wakeOutbox()
   return { reservation: toReservation(updated), etag: etagOf(updated) }
 }
