@@ -492,7 +492,11 @@ export async function createReservation(
   const errors = new FieldErrors()
   let customerId = actor.id
   if (body.customer != null && body.customer !== actor.id) {
-    if (!actor.isAdmin) throw Forbidden('Only an admin may book for another user.')
+    // Only an admin may book for another user, and a staff member into their own column.
+    if (!actor.isAdmin && !(actor.isStaff && body.staff === actor.id))
+      throw Forbidden(
+        'Only an admin may book for another user, and a staff member only with themself as staff.',
+      )
     if (!(await findUserById(db, body.customer))) errors.add('customer', INVALID_PK(body.customer))
     customerId = body.customer
   }
