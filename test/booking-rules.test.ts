@@ -59,5 +59,64 @@ for (const engine of await dialects()) {
       expect(byAdmin.statusCode).toBe(201)
       expect(json<R>(byAdmin).customer).toBe(customer.id)
     })
+
+    it('inside the cancellation cutoff a customer can neither move, cancel nor delete (403 cutoff_passed); staff and admins can', async () => {
+      const c = await t.user()
+      const barber = await t.user({ staff: true })
+      const other = await t.user({ staff: true })
+      const soon = new Date(Date.now() + 3600_000)
+      soon.setUTCSeconds(0, 0)
+      const slot = (d: Date) => ({
+        start_time: d.toISOString(),
+        end_time: new Date(d.getTime() + 1800_000).toISOString(),
+      })
+      const near = json<R>(await book(c, { ...slot(soon), staff: barber.id }))
+      const confirmed = await t.req('PATCH', `/api/reservations/${near.id}/`, {
+        user: barber,
+        body: { status: 'confirmed' },
+      })
+      expect(confirmed.statusCode).toBe(200)
+      const refused = [
+        { start_time: at(30, '10:00'), end_time: at(30, '10:30') },
+        { staff: other.id },
+        { status: 'cancelled' },
+      ]
+      for (const body of refused) {
+        const res = await t.req('PATCH', `/api/reservations/${near.id}/`, { user: c, body })
+        expect([res.statusCode, json(res).code]).toEqual([403, 'cutoff_passed'])
+      }
+      // Notes may still change; the reservation itself did not.
+      const notes = await t.req('PATCH', `/api/reservations/${near.id}/`, {
+        user: c,
+        body: { notes: 'running late' },
+      })
+      expect(json<R>(notes)).toMatchObject({ status: 'confirmed', staff: barber.id })
+      // A pending one inside the cutoff cannot be deleted by its owner either.
+      const pending = json<R>(
+        await book(c, { ...slot(new Date(soon.getTime() + 3600_000)), staff: barber.id }),
+      )
+      const del = await t.req('DELETE', `/api/reservations/${pending.id}/`, { user: c })
+      expect([del.statusCode, json(del).code]).toEqual([403, 'cutoff_passed'])
+      // Staff and admins still can.
+      const moved = await t.req('PATCH', `/api/reservations/${near.id}/`, {
+        user: barber,
+        body: { start_time: at(30, '10:00'), end_time: at(30, '10:30') },
+      })
+      expect(moved.statusCode).toBe(200)
+      const byAdmin = await t.req('DELETE', `/api/reservations/${pending.id}/`, { user: admin })
+      expect(byAdmin.statusCode).toBe(204)
+      // Outside the cutoff the customer may do all three.
+      const far = json<R>(
+        await book(c, { start_time: at(20, '10:00'), end_time: at(20, '10:30'), staff: barber.id }),
+      )
+      const farMove = await t.req('PATCH', `/api/reservations/${far.id}/`, {
+        user: c,
+        body: { start_time: at(21, '10:00'), end_time: at(21, '10:30') },
+      })
+      expect(farMove.statusCode).toBe(200)
+      expect((await t.req('DELETE', `/api/reservations/${far.id}/`, { user: c })).statusCode).toBe(
+        204,
+      )
+    })
   })
 }

@@ -667,6 +667,26 @@ async function lockReservation(
   return (ctx.database.engine === 'sqlite' ? q : q.forUpdate()).executeTakeFirst()
 }
 
+/**
+ * Inside CANCELLATION_CUTOFF_HOURS of its start a customer can no longer cancel, move or
+ * delete a reservation (staff and admins still can): moving it away first and cancelling it
+ * then would walk around the cutoff (issue 11).
+ */
+function assertBeforeCutoff(
+  ctx: AppContext,
+  row: ReservationRow,
+  now: Date,
+  what: 'cancelled' | 'moved' | 'deleted',
+): void {
+  const hours = ctx.config.cancellationCutoffHours
+  if (toDate(row.start_time).getTime() - now.getTime() <= hours * 3600_000) {
+    throw Forbidden(
+      `Reservations can only be ${what} more than ${hours} hours before they start.`,
+      'cutoff_passed',
+    )
+  }
+}
+
 const CUSTOMER_FIELDS_NEED_ACTIVE = ['start_time', 'end_time', 'staff', 'service'] as const
 
 function ifMatches(row: ReservationRow, ifMatch: string | undefined): boolean {
@@ -724,13 +744,7 @@ export async function updateReservation(
     if (role === 'customer') {
       if (to !== 'cancelled')
         throw Forbidden('You may not make this status change.', 'permission_denied')
-      const cutoff = ctx.config.cancellationCutoffHours * 3600_000
-      if (toDate(seen.start_time).getTime() - now.getTime() <= cutoff) {
-        throw Forbidden(
-          `Reservations can only be cancelled more than ${ctx.config.cancellationCutoffHours} hours before they start.`,
-          'cutoff_passed',
-        )
-      }
+      assertBeforeCutoff(ctx, seen, now, 'cancelled')
     }
   }
   if (wantsMove && seen.status !== 'pending' && seen.status !== 'confirmed') {
@@ -789,6 +803,11 @@ export async function updateReservation(
         const e = new FieldErrors()
         const timesChanged =
           newStart.getTime() !== oldStart.getTime() || newEnd.getTime() !== oldEnd.getTime()
+        const changed =
+          timesChanged ||
+          (body.staff !== undefined && body.staff !== row.staff_id) ||
+          (body.service !== undefined && body.service !== row.service_id)
+        if (role === 'customer' && changed) assertBeforeCutoff(ctx, row, now, 'moved')
         checkTimes(e, newStart, newEnd, now, role === 'admin' || !timesChanged)
         e.throwIfAny()
         const hold = new Date(newEnd.getTime() + (newService?.buffer_after_minutes ?? 0) * 60_000)
@@ -845,6 +864,7 @@ export async function deleteReservation(
     if (role !== 'customer' || row.status !== 'pending') {
       throw Forbidden('Only a pending reservation can be deleted by its owner.')
     }
+    assertBeforeCutoff(ctx, row, ctx.now(), 'deleted')
   }
   await inTransaction(ctx.database, async (trx) => {
     const current = await lockReservation(ctx, trx, id)
@@ -852,6 +872,7 @@ export async function deleteReservation(
     if (!ifMatches(current, ifMatch)) throw PreconditionFailed()
     if (role !== 'admin' && current.status !== 'pending')
       throw Forbidden('Only a pending reservation can be deleted by its owner.')
+    if (role !== 'admin') assertBeforeCutoff(ctx, current, ctx.now(), 'deleted')
     await trx.deleteFrom('reservations').where('id', '=', id).execute()
   })
 }
