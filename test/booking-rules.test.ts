@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadConfig } from '../src/config.js'
 import { at, dialects, json, startApp } from './helpers.js'
 import type { TestApp, TestUser } from './helpers.js'
 
@@ -10,7 +11,7 @@ for (const engine of await dialects()) {
     let t: TestApp
     let admin: TestUser
     beforeAll(async () => {
-      t = await startApp(engine)
+      t = await startApp(engine, { env: { MAX_ACTIVE_BOOKINGS: '5' } })
       admin = await t.user({ admin: true })
     })
     afterAll(async () => t?.close())
@@ -117,6 +118,95 @@ for (const engine of await dialects()) {
       expect((await t.req('DELETE', `/api/reservations/${far.id}/`, { user: c })).statusCode).toBe(
         204,
       )
+    })
+
+    it('a customer holds at most MAX_ACTIVE_BOOKINGS upcoming reservations, under concurrency too', async () => {
+      expect(loadConfig({ DEBUG: 'true' }).maxActiveBookings).toBe(5)
+      expect(t.config.maxActiveBookings).toBe(5)
+      const barbers = await Promise.all(Array.from({ length: 3 }, () => t.user({ staff: true })))
+      const c = await t.user()
+      // Past and cancelled reservations do not count.
+      const past = await book(admin, {
+        start_time: at(-1, '10:00'),
+        end_time: at(-1, '10:30'),
+        staff: barbers[0]!.id,
+        customer: c.id,
+      })
+      expect(past.statusCode).toBe(201)
+      const slot = (i: number) => ({
+        start_time: at(40 + i, '10:00'),
+        end_time: at(40 + i, '10:30'),
+        staff: barbers[i % 3]!.id,
+      })
+      const made: R[] = []
+      for (let i = 0; i < 5; i++) {
+        const res = await book(c, slot(i))
+        expect(res.statusCode).toBe(201)
+        made.push(json<R>(res))
+      }
+      const sixth = await book(c, slot(5))
+      expect(sixth.statusCode).toBe(400)
+      expect(json<Record<string, string[]>>(sixth).non_field_errors![0]).toMatch(/5 upcoming/)
+      const cancel = await t.req('PATCH', `/api/reservations/${made[0]!.id}/`, {
+        user: c,
+        body: { status: 'cancelled' },
+      })
+      expect(cancel.statusCode).toBe(200)
+      expect((await book(c, slot(5))).statusCode).toBe(201)
+      expect((await book(c, slot(6))).statusCode).toBe(400)
+      // An admin or the barber may still book for them.
+      const byAdmin = await book(admin, { ...slot(7), customer: c.id })
+      expect(byAdmin.statusCode).toBe(201)
+
+      // Ten at once from a new customer, each a free slot: five get in, five are refused.
+      const d = await t.user()
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          book(d, {
+            start_time: at(50 + i, '11:00'),
+            end_time: at(50 + i, '11:30'),
+            staff: barbers[i % 3]!.id,
+          }),
+        ),
+      )
+      const codes = answers.map((a) => a.statusCode).sort()
+      expect(codes).toEqual([201, 201, 201, 201, 201, 400, 400, 400, 400, 400])
+    })
+
+    it('customers book (and move) no further ahead than BOOKING_HORIZON_DAYS; staff and admins may', async () => {
+      const horizon = t.config.bookingHorizonDays
+      const barber = await t.user({ staff: true })
+      const c = await t.user()
+      const beyond = { start_time: at(horizon + 1, '10:00'), end_time: at(horizon + 1, '10:30') }
+      const tooFar = await book(c, { ...beyond, staff: barber.id })
+      expect(tooFar.statusCode).toBe(400)
+      expect(json(tooFar)).toEqual({ start_time: [`Bookings open at most ${horizon} days ahead.`] })
+      const last = await book(c, {
+        start_time: at(horizon, '10:00'),
+        end_time: at(horizon, '10:30'),
+        staff: barber.id,
+      })
+      expect(last.statusCode).toBe(201)
+      const move = await t.req('PATCH', `/api/reservations/${json<R>(last).id}/`, {
+        user: c,
+        body: beyond,
+      })
+      expect(move.statusCode).toBe(400)
+      expect(Object.keys(json(move))).toEqual(['start_time'])
+      const byBarber = await book(barber, { ...beyond, staff: barber.id, customer: c.id })
+      expect(byBarber.statusCode).toBe(201)
+      const byAdmin = await book(admin, {
+        start_time: at(horizon + 30, '10:00'),
+        end_time: at(horizon + 30, '10:30'),
+        staff: barber.id,
+        customer: c.id,
+      })
+      expect(byAdmin.statusCode).toBe(201)
+      const staffMove = await t.req('PATCH', `/api/reservations/${json<R>(last).id}/`, {
+        user: barber,
+        body: { start_time: at(horizon + 2, '10:00'), end_time: at(horizon + 2, '10:30') },
+      })
+      expect(staffMove.statusCode).toBe(200)
     })
   })
 }

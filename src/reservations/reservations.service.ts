@@ -10,9 +10,11 @@ import {
   isUniqueViolation,
   lockForBooking,
   oneAtATime,
+  takeLock,
   toBool,
   toDate,
   toDateOrNull,
+  toNumber,
 } from '../db/database.js'
 import type { CancelledBy, ReservationRow, ReservationStatus, ServiceRow } from '../db/types.js'
 import type { Actor } from '../http/auth.js'
@@ -29,7 +31,7 @@ import {
 } from '../http/errors.js'
 import { pageWindow } from '../http/pagination.js'
 import { addToOutbox } from '../notifications/outbox.js'
-import { parseDateTime } from '../shop/hours.js'
+import { addDays, localDate, parseDateTime } from '../shop/hours.js'
 import { findUserById } from '../users/users.repository.js'
 import { etagOf, findReservation, toReservation } from './reservations.repository.js'
 import type {
@@ -134,6 +136,46 @@ function checkTimes(
     errors.add('start_time', 'Start time cannot be in the past.')
   if (start.getTime() > now.getTime() + MAX_AHEAD_MS)
     errors.add('start_time', 'Start time is more than ten years ahead.')
+}
+
+/**
+ * Customers book no further ahead than BOOKING_HORIZON_DAYS (the days availability
+ * offers, in the shop's zone); staff and admins may.
+ */
+function checkHorizon(ctx: AppContext, errors: FieldErrors, start: Date, now: Date): void {
+  const days = ctx.config.bookingHorizonDays
+  const zone = ctx.config.timezone
+  if (localDate(start, zone) > addDays(localDate(now, zone), days))
+    errors.add('start_time', `Bookings open at most ${days} days ahead.`)
+}
+
+/**
+ * A customer booking for themself holds at most MAX_ACTIVE_BOOKINGS pending or confirmed
+ * future reservations. Counted under the customer's lock,
+ * taken before any barber's, so concurrent bookings of one customer count one another.
+ */
+async function checkActiveLimit(
+  ctx: AppContext,
+  trx: Trx,
+  customerId: number,
+  now: Date,
+): Promise<void> {
+  await takeLock(ctx.database.engine, trx, `customer:${customerId}`)
+  const q = trx
+    .selectFrom('reservations')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('customer_id', '=', customerId)
+    .where('status', 'in', ACTIVE_STATUSES)
+    .where('start_time', '>', now)
+  const { n } = await q.executeTakeFirstOrThrow()
+  const max = ctx.config.maxActiveBookings
+  if (toNumber(n) >= max) {
+    throw new ValidationFailed({
+      non_field_errors: [
+        `You already have ${max} upcoming reservations, the most one may hold at a time.`,
+      ],
+    })
+  }
 }
 
 function checkNotes(errors: FieldErrors, notes: string | null | undefined): string {
@@ -512,6 +554,9 @@ export async function createReservation(
   const notes = checkNotes(errors, body.notes)
   errors.throwIfAny()
   checkTimes(errors, start!, end!, now, actor.isAdmin)
+  // A customer (neither staff nor admin) books for themself, within the limits for customers.
+  const asCustomer = !actor.isAdmin && !actor.isStaff
+  if (asCustomer) checkHorizon(ctx, errors, start!, now)
   errors.throwIfAny()
   const hold = new Date(end!.getTime() + (service?.buffer_after_minutes ?? 0) * 60_000)
   const status: ReservationStatus = ctx.config.autoConfirm ? 'confirmed' : 'pending'
@@ -534,6 +579,7 @@ export async function createReservation(
             })
             .execute()
         }
+        if (asCustomer) await checkActiveLimit(ctx, trx, customerId, now)
         const placement = { staffId: body.staff ?? undefined, start: start!, end: end!, hold }
         const placed = await place(ctx, trx, placement, null)
         const staffId = await holdPlacement(ctx, trx, placed, placement, null)
@@ -809,7 +855,11 @@ export async function updateReservation(
           (body.service !== undefined && body.service !== row.service_id)
         if (role === 'customer' && changed) assertBeforeCutoff(ctx, row, now, 'moved')
         checkTimes(e, newStart, newEnd, now, role === 'admin' || !timesChanged)
+        const asCustomer = role === 'customer' && !actor.isAdmin && !actor.isStaff
+        if (asCustomer && timesChanged) checkHorizon(ctx, e, newStart, now)
         e.throwIfAny()
+        // A move keeps the customer's count of upcoming reservations: one in the past (or
+        // inside the cutoff) cannot be moved by them at all (above).
         const hold = new Date(newEnd.getTime() + (newService?.buffer_after_minutes ?? 0) * 60_000)
         const newStaff = body.staff !== undefined ? body.staff : row.staff_id
         const wanted = newStaff === null && row.staff_id !== null ? undefined : newStaff
