@@ -208,5 +208,47 @@ for (const engine of await dialects()) {
       })
       expect(staffMove.statusCode).toBe(200)
     })
+
+    it('completed and no_show only once the appointment has started (400 on status before)', async () => {
+      const c = await t.user()
+      const barber = await t.user({ staff: true })
+      const future = json<R>(
+        await book(c, { start_time: at(2, '10:00'), end_time: at(2, '10:30'), staff: barber.id }),
+      )
+      const patch = (user: TestUser, id: number, body: Record<string, unknown>) =>
+        t.req('PATCH', `/api/reservations/${id}/`, { user, body })
+      expect((await patch(barber, future.id, { status: 'confirmed' })).statusCode).toBe(200)
+      for (const status of ['completed', 'no_show']) {
+        for (const who of [barber, admin]) {
+          const res = await patch(who, future.id, { status })
+          expect(res.statusCode).toBe(400)
+          expect(json(res)).toEqual({
+            status: [`A reservation can be marked ${status} only once it has started.`],
+          })
+        }
+      }
+      expect(
+        json<R>(await t.req('GET', `/api/reservations/${future.id}/`, { user: c })).status,
+      ).toBe('confirmed')
+      // Once the visits have started, they may end either way.
+      const second = await t.user({ staff: true })
+      const other = json<R>(
+        await book(c, { start_time: at(2, '10:00'), end_time: at(2, '10:30'), staff: second.id }),
+      )
+      expect((await patch(admin, other.id, { status: 'confirmed' })).statusCode).toBe(200)
+      t.clock.set(at(2, '10:01'))
+      try {
+        const fresh = async (u: TestUser) => ({
+          ...u,
+          token: (await t.runtime.ctx.tokens.issue('access', u.id, t.clock.now())).token,
+        })
+        const done = await patch(await fresh(barber), future.id, { status: 'completed' })
+        expect(json<R>(done).status).toBe('completed')
+        const missed = await patch(await fresh(admin), other.id, { status: 'no_show' })
+        expect(json<R>(missed).status).toBe('no_show')
+      } finally {
+        t.clock.real()
+      }
+    })
   })
 }

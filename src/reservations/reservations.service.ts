@@ -733,6 +733,15 @@ function assertBeforeCutoff(
   }
 }
 
+/** A visit is `completed` or a `no_show` only once it has started (issue 11). */
+function assertStarted(start: Date, to: ReservationStatus, now: Date): void {
+  if ((to === 'completed' || to === 'no_show') && start > now)
+    throw FieldErrors.single(
+      'status',
+      `A reservation can be marked ${to} only once it has started.`,
+    )
+}
+
 const CUSTOMER_FIELDS_NEED_ACTIVE = ['start_time', 'end_time', 'staff', 'service'] as const
 
 function ifMatches(row: ReservationRow, ifMatch: string | undefined): boolean {
@@ -792,6 +801,7 @@ export async function updateReservation(
         throw Forbidden('You may not make this status change.', 'permission_denied')
       assertBeforeCutoff(ctx, seen, now, 'cancelled')
     }
+    assertStarted(start ?? toDate(seen.start_time), to, now)
   }
   if (wantsMove && seen.status !== 'pending' && seen.status !== 'confirmed') {
     throw new ValidationFailed({
@@ -884,6 +894,7 @@ export async function updateReservation(
         await holdPlacement(ctx, trx, placed, placement, row.id)
       }
       change.move = move
+      if (status) assertStarted(move?.start ?? toDate(row.start_time), status, now)
       const result = await applyChange(ctx, trx, row, change).catch(exclusionToRetry(autoAssigned))
       if (!result) throw PreconditionFailed()
       return result
