@@ -30,6 +30,8 @@ import {
   ValidationFailed,
 } from '../http/errors.js'
 import { pageWindow } from '../http/pagination.js'
+import { loadReservationProps, reservationEvent } from '../notifications/delivery.js'
+import { buildIcs } from '../notifications/ics.js'
 import { addToOutbox } from '../notifications/outbox.js'
 import { addDays, localDate, parseDateTime } from '../shop/hours.js'
 import { findUserById } from '../users/users.repository.js'
@@ -84,6 +86,23 @@ async function visible(
 export async function getReservation(ctx: AppContext, actor: Actor, id: number) {
   const { row } = await visible(ctx, actor, id)
   return { reservation: toReservation(row), etag: etagOf(row) }
+}
+
+/**
+ * The reservation as an iCalendar object for "add to calendar": the event the confirmation
+ * mail attaches (same UID; SEQUENCE the version), as a METHOD:PUBLISH.
+ */
+export async function reservationCalendar(
+  ctx: AppContext,
+  actor: Actor,
+  id: number,
+): Promise<string> {
+  const { row } = await visible(ctx, actor, id)
+  const props = await loadReservationProps(ctx, id)
+  if (!props) throw NotFound()
+  const status =
+    row.status === 'cancelled' ? 'CANCELLED' : row.status === 'pending' ? 'TENTATIVE' : 'CONFIRMED'
+  return buildIcs({ ...reservationEvent(ctx, props, 'PUBLISH', row.version), status })
 }
 
 export async function assertVisible(ctx: AppContext, actor: Actor, id: number): Promise<void> {
