@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { simpleParser } from 'mailparser'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { at, dialects, json, startApp } from './helpers.js'
-import type { TestApp, TestUser } from './helpers.js'
+import type { TestApp } from './helpers.js'
 
 /** The properties of the one VEVENT of an iCalendar text (first value of each, unfolded). */
 function eventOf(ics: string): Record<string, string> {
