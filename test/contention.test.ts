@@ -151,8 +151,8 @@ for (const engine of await dialects()) {
           t.req('POST', '/api/reservations/', { user: customers[i % 40]!, body: slot }),
         )
         await new Promise((r) => setTimeout(r, 300))
-        // Given back once the rest is answered, or after 6 s at the latest.
-        const timer = setTimeout(() => release(), 6000)
+        // Given back once the rest is answered, or after 8 s at the latest.
+        const timer = setTimeout(() => release(), 8000)
         const started = performance.now()
         const username = unique('busy')
         const answered = await Promise.all([
@@ -177,8 +177,8 @@ for (const engine of await dialects()) {
           `lock held elsewhere ${engine}: others answered in ${Math.round(waited)} ms\n`,
         )
         expect(answered.map((o) => o.statusCode)).toEqual([200, 200, 201, 201])
-        // Well before the lock is given back (6 s), on a loaded machine too.
-        expect(waited).toBeLessThan(4000)
+        // Before the lock is given back (8 s), with room for a loaded machine.
+        expect(waited).toBeLessThan(6000)
         const codes = answers.map((a) => a.statusCode).sort()
         expect(codes).toEqual([201, ...Array(29).fill(409)])
       },
