@@ -138,9 +138,11 @@ export function reservationsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           summary: 'The reservation as an iCalendar event (METHOD:PUBLISH), for "add to calendar"',
           security,
           params: IdParams,
-          produces: ['text/calendar'],
           response: {
-            200: z.string().describe('An iCalendar (RFC 5545) object, text/calendar'),
+            200: {
+              description: 'An iCalendar (RFC 5545) object',
+              content: { 'text/calendar': { schema: z.string() } },
+            },
             ...errorResponses,
           },
         },
