@@ -598,9 +598,10 @@ export async function createReservation(
             })
             .execute()
         }
-        if (asCustomer) await checkActiveLimit(ctx, trx, customerId, now)
         const placement = { staffId: body.staff ?? undefined, start: start!, end: end!, hold }
         const placed = await place(ctx, trx, placement, null)
+        // After the plain read (a slot already taken is a 409 without it), before any barber's lock.
+        if (asCustomer) await checkActiveLimit(ctx, trx, customerId, now)
         const staffId = await holdPlacement(ctx, trx, placed, placement, null)
         const values = {
           customer_id: customerId,
