@@ -806,8 +806,14 @@ function checkResponse(op: Operation, r: FuzzRequest, res: LightMyRequestRespons
   const status = res.statusCode
   if (status >= 500) problems.push(`server error ${status}`)
   let body: unknown
+  const documented = op.mediaTypes[String(status)] ?? []
   if (status === 204) {
     if (res.payload !== '') problems.push('204 with a body')
+  } else if (status < 300 && documented.length > 0 && !documented.includes('application/json')) {
+    // A success documented as another media type (calendar.ics): that type, and no JSON.
+    const type = String(res.headers['content-type'] ?? '')
+    if (!documented.some((m) => type.startsWith(m)))
+      problems.push(`content-type "${type}" on ${status}, documented ${documented.join(', ')}`)
   } else {
     const type = String(res.headers['content-type'] ?? '')
     if (!type.startsWith('application/json')) problems.push(`content-type "${type}" on ${status}`)
