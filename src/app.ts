@@ -23,6 +23,7 @@ import { reservationsRoutes } from './reservations/reservations.routes.js'
 import { availabilityRoutes } from './reservations/availability.routes.js'
 import { dashboardRoutes } from './dashboard/dashboard.routes.js'
 import { notificationsRoutes } from './notifications/notifications.routes.js'
+import { metricsPlugin } from './metrics/metrics.plugin.js'
 
 export interface BuildOptions {
   /** Extra readiness checks (Redis, …), each throwing when its dependency is down. */
@@ -193,6 +194,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
     done()
   })
 
+  await app.register(metricsPlugin(ctx))
   registerAuth(app, ctx)
   registerMethodNotAllowed(app)
 

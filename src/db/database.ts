@@ -29,6 +29,7 @@ import type {
   Transaction,
 } from 'kysely'
 import { createPool } from 'mysql2'
+import type { Pool as MysqlPool } from 'mysql2'
 import pg from 'pg'
 import type { DatabaseConfig, DbEngine } from '../config.js'
 import type { Database } from './types.js'
@@ -51,6 +52,10 @@ export interface DatabaseHandle {
    *    write statements only — not exact, so a cache must also bound an entry's age.
    */
   changeToken(): Promise<{ token: string; exact: boolean }>
+  /** The driver's connection pool (none on SQLite), for metrics and the cluster's cache sync. */
+  pool?:
+    | { engine: 'mysql'; pool: MysqlPool; max: number }
+    | { engine: 'postgres'; pool: pg.Pool; max: number }
 }
 
 /** SQLite binds neither Date nor boolean: store ISO-8601 UTC text (sortable) and 0/1. */
@@ -198,6 +203,7 @@ export function createDatabase(
       return {
         db,
         engine: 'mysql',
+        pool: { engine: 'mysql', pool, max: poolSize },
         close: () => db.destroy(),
         changeToken: async () => ({ token: `w${writes.n}`, exact: false }),
       }
@@ -217,6 +223,7 @@ export function createDatabase(
       return {
         db,
         engine: 'postgres',
+        pool: { engine: 'postgres', pool, max: poolSize },
         close: () => db.destroy(),
         changeToken: async () => {
           const { rows } = await sql<{
