@@ -95,13 +95,17 @@ const outboxAge = new Gauge({
   },
 })
 
-/** One query for both outbox gauges per scrape. */
-let outboxScrape: { at: number; state: Promise<{ depth: number; oldestAge: number }> } | undefined
+/** One query for both outbox gauges per scrape (they are collected side by side). */
+let outboxScrape: Promise<{ depth: number; oldestAge: number }> | undefined
 function outboxState(): Promise<{ depth: number; oldestAge: number }> {
-  const now = Date.now()
-  if (!outboxScrape || now - outboxScrape.at > 500)
-    outboxScrape = { at: now, state: readOutbox(now) }
-  return outboxScrape.state
+  if (!outboxScrape) {
+    const state = readOutbox(Date.now())
+    outboxScrape = state
+    void state.finally(() => {
+      if (outboxScrape === state) outboxScrape = undefined
+    })
+  }
+  return outboxScrape
 }
 
 async function readOutbox(now: number): Promise<{ depth: number; oldestAge: number }> {
