@@ -24,5 +24,6 @@ export async function runJobs(config: Config, log: Logger, channel: PrimaryChann
     'SIGTERM',
   ])
   channel.on('shutdown', () => stop('stopping on the primary’s order'))
+  log.info('job runner started: outbox delivery and the status sweep run here')
   channel.send({ fd: 'ready' })
 }
