@@ -19,6 +19,8 @@ interface Slot {
   /** Exit times (ms) in the last minute: the replacement waits longer each time. */
   exits: number[]
   timer?: NodeJS.Timeout
+  /** Stopped before it was ready (it cannot take the order yet): its exit code is moot. */
+  killed?: boolean
 }
 
 /** One process's metrics, as prom-client's getMetricsAsJSON gives them. */
@@ -86,6 +88,7 @@ class Supervisor {
   #fork(slot: Slot): void {
     slot.timer = undefined
     slot.ready = false
+    slot.killed = false
     slot.worker = cluster.fork(slot.env)
   }
 
@@ -206,7 +209,7 @@ class Supervisor {
     slot.ready = false
     const how = signal ? `signal ${signal}` : `code ${code}`
     if (this.#stopping) {
-      if (code !== 0) this.#clean = false
+      if (code !== 0 && !slot.killed) this.#clean = false
       this.log.info(`${slot.name} (pid ${worker.process.pid}) exited (${how})`)
       this.#afterExit()
       return
@@ -246,14 +249,23 @@ class Supervisor {
     if (!this.#stopping) return
     const web = this.#slots.filter((s) => s.role === 'web' && s.worker)
     if (web.length > 0) {
-      for (const s of web) this.#send(s.worker, { fd: 'shutdown' })
+      for (const s of web) this.#order(s)
       return
     }
     const jobs = this.#slots.find((s) => s.role === 'jobs' && s.worker)
     if (jobs) {
-      this.#send(jobs.worker, { fd: 'shutdown' })
+      this.#order(jobs)
       return
     }
     process.exit(this.#clean ? 0 : 1)
+  }
+
+  /** A ready process drains on our message; one still starting is simply ended. */
+  #order(slot: Slot): void {
+    if (slot.ready) this.#send(slot.worker, { fd: 'shutdown' })
+    else if (!slot.killed) {
+      slot.killed = true
+      slot.worker?.process.kill('SIGTERM')
+    }
   }
 }

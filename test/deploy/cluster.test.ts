@@ -17,6 +17,8 @@ import {
   register,
   sleep,
   slot,
+  spawnChild,
+  baseEnv,
   startApi,
 } from '../faults/harness.js'
 import type { ApiProcess } from '../faults/harness.js'
@@ -265,3 +267,64 @@ for (const engine of engines) {
     })
   })
 }
+
+describe.skipIf((await gate('cluster (sqlite)', ['sqlite'])) !== null)(
+  'npm start with WEB_CONCURRENCY=1 (sqlite)',
+  () => {
+    const { defer } = faultLifecycle(60)
+
+    it('serves from one HTTP process while the jobs run in their own, and stops with exit 0', async () => {
+      const { mail, url, db } = await faultFixture('sqlite', defer)
+      const api = await startApi({
+        DATABASE_URL: url,
+        EMAIL_PORT: String(mail.port),
+        LOG_LEVEL: 'info',
+        WEB_CONCURRENCY: '1',
+      })
+      await api.child.waitForLine(/Fade District ready.*1 HTTP process/, 40_000)
+      await register(api.base, 'one')
+      for (let i = 0; i < 6; i++)
+        expect((await fresh(api.base, 'GET', '/health/')).status).toBe(200)
+      await sleep(200)
+      expect([...new Set(servedBy(api).values())]).toEqual(['web-1'])
+      // The welcome email is sent by the job process, not by the one that served the request.
+      const deadline = Date.now() + 20_000
+      while (mail.accepted.size === 0 && Date.now() < deadline) await sleep(100)
+      expect(mail.accepted.size).toBe(1)
+      const sent = await db.db.selectFrom('outbox').select('status').execute()
+      expect(sent.map((r) => r.status)).toEqual(['done'])
+      const http = new Set(
+        logLines(api)
+          .filter((l) => l.proc === 'web-1')
+          .map((l) => l.pid),
+      )
+      const jobs = new Set(
+        logLines(api)
+          .filter((l) => l.proc === 'jobs')
+          .map((l) => l.pid),
+      )
+      expect(http.size).toBe(1)
+      expect(jobs.size).toBe(1)
+      expect([...jobs][0]).not.toBe([...http][0])
+      api.child.proc.kill('SIGTERM')
+      expect(await api.child.exited).toEqual({ code: 0, signal: null })
+    })
+
+    it('stops with one line and exit 1 when an HTTP process cannot start (port taken)', async () => {
+      const { url } = await faultFixture('sqlite', defer)
+      const blocker = http.createServer()
+      await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+      defer(() => new Promise<void>((resolve) => blocker.close(() => resolve())))
+      const port = (blocker.address() as { port: number }).port
+      const child = spawnChild(
+        'api',
+        ['--import', 'tsx', 'src/main.ts'],
+        baseEnv({ DATABASE_URL: url, PORT: String(port), WEB_CONCURRENCY: '2', LOG_LEVEL: 'info' }),
+      )
+      const exit = await Promise.race([child.exited, sleep(40_000).then(() => null)])
+      expect(exit).toEqual({ code: 1, signal: null })
+      expect(child.lines.some((l) => /EADDRINUSE/.test(l))).toBe(true)
+      expect(child.lines.some((l) => /exited during start .*; stopping/.test(l))).toBe(true)
+    })
+  },
+)
