@@ -54,7 +54,10 @@ export function metricsPlugin(ctx: AppContext): FastifyPluginAsync {
             'Prometheus text exposition (text/plain; version=0.0.4): request rate and latency per route, database pool, booking lock waits and retries, outbox depth and age, job lag, event-loop delay. Admin bearer token required.',
           security: [{ bearerAuth: [] }],
           response: {
-            200: z.string().describe('Prometheus text format'),
+            200: {
+              description: 'Prometheus text exposition format 0.0.4',
+              content: { 'text/plain': { schema: z.string() } },
+            },
             401: ErrorBody,
             403: ErrorBody,
           },

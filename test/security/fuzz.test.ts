@@ -803,8 +803,15 @@ function checkResponse(op: Operation, r: FuzzRequest, res: LightMyRequestRespons
   const status = res.statusCode
   if (status >= 500) problems.push(`server error ${status}`)
   let body: unknown
+  const documented = op.mediaTypes[String(status)] ?? []
   if (status === 204) {
     if (res.payload !== '') problems.push('204 with a body')
+  } else if (documented.length > 0 && !documented.includes('application/json')) {
+    // A documented non-JSON answer (GET /metrics: Prometheus text) is checked for its type only.
+    const type = String(res.headers['content-type'] ?? '')
+    if (!documented.some((t) => type.startsWith(t)))
+      problems.push(`content-type "${type}" on ${status}, documented ${documented.join(', ')}`)
+    return problems
   } else {
     const type = String(res.headers['content-type'] ?? '')
     if (!type.startsWith('application/json')) problems.push(`content-type "${type}" on ${status}`)

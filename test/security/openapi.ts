@@ -63,6 +63,8 @@ export interface Operation {
   secured: boolean
   /** Documented responses by status code ('default' included if present). */
   responses: Record<string, JsonSchema | null>
+  /** Documented media types by status code (a few answers are not JSON: GET /metrics). */
+  mediaTypes: Record<string, string[]>
 }
 
 const METHODS = ['get', 'put', 'post', 'patch', 'delete', 'head', 'options']
@@ -74,8 +76,10 @@ export function operationsOf(doc: OpenApiDoc): Operation[] {
       if (!METHODS.includes(m)) continue
       const method = m.toUpperCase()
       const responses: Record<string, JsonSchema | null> = {}
+      const mediaTypes: Record<string, string[]> = {}
       for (const [code, r] of Object.entries(raw.responses ?? {})) {
         responses[code] = r.content?.['application/json']?.schema ?? null
+        mediaTypes[code] = Object.keys(r.content ?? {})
       }
       ops.push({
         key: `${method} ${path}`,
@@ -86,6 +90,7 @@ export function operationsOf(doc: OpenApiDoc): Operation[] {
         bodyRequired: raw.requestBody?.required ?? false,
         secured: (raw.security ?? []).some((s) => 'bearerAuth' in s),
         responses,
+        mediaTypes,
       })
     }
   }
