@@ -13,6 +13,12 @@ async function main(): Promise<void> {
   const identity = workerIdentity()
   const log = createLogger(config).child({ proc: identity?.name ?? 'primary' })
   if (!identity) {
+    if (config.database.engine === 'sqlite' && config.database.url === ':memory:') {
+      process.stderr.write(
+        'Configuration error: DATABASE_URL: an in-memory SQLite database cannot be shared by the server’s processes; use a file (sqlite:data/db.sqlite3)\n',
+      )
+      process.exit(1)
+    }
     if (config.usingDevSecret)
       log.warn(
         'SECRET_KEY is not set: using a development key (DEBUG=true). Never do this in production.',

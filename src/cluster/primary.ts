@@ -42,10 +42,6 @@ export function restartDelay(recentExits: number): number {
  * announcements, metric scrapes) and orders the shutdown: requests, then jobs.
  */
 export async function runPrimary(config: Config, log: Logger): Promise<void> {
-  if (config.database.engine === 'sqlite' && config.database.url === ':memory:')
-    throw new Error(
-      'an in-memory SQLite database cannot be shared by the server’s processes: give DATABASE_URL a file (sqlite:data/db.sqlite3)',
-    )
   const database = createDatabase(config.database)
   try {
     await migrateToLatest(database.db, database.engine)

@@ -6,6 +6,7 @@
  * replaced while the other keeps answering; SIGTERM with logins in flight answers them
  * all and exits 0. On the databases of TEST_DB (default SQLite).
  */
+import { spawnSync } from 'node:child_process'
 import http from 'node:http'
 import { describe, expect, it } from 'vitest'
 import {
@@ -15,6 +16,7 @@ import {
   gate,
   must,
   register,
+  ROOT,
   sleep,
   slot,
   spawnChild,
@@ -328,3 +330,18 @@ describe.skipIf((await gate('cluster (sqlite)', ['sqlite'])) !== null)(
     })
   },
 )
+
+describe('npm start with an in-memory SQLite database', () => {
+  it('refuses with one line and exit 1 (each process would have a database of its own)', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: ROOT,
+      env: baseEnv({ DATABASE_URL: 'sqlite::memory:' }),
+      encoding: 'utf8',
+      timeout: 30_000,
+    })
+    expect(r.status).toBe(1)
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^Configuration error: DATABASE_URL: an in-memory SQLite database/),
+    ])
+  })
+})
