@@ -96,7 +96,7 @@ function servedBy(api: ApiProcess): Map<number, string> {
   return out
 }
 
-const engines = testDialects().filter((e) => e !== 'postgres' || process.env.TEST_DB)
+const engines = testDialects()
 
 for (const engine of engines) {
   const skip = await gate(`cluster (${engine})`, [engine])
