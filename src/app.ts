@@ -22,6 +22,7 @@ import { reservationsRoutes } from './reservations/reservations.routes.js'
 import { availabilityRoutes } from './reservations/availability.routes.js'
 import { dashboardRoutes } from './dashboard/dashboard.routes.js'
 import { notificationsRoutes } from './notifications/notifications.routes.js'
+import { metricsPlugin } from './metrics/metrics.plugin.js'
 
 export interface BuildOptions extends ServerOptions {
   /** Extra readiness checks (Redis, …), each throwing when its dependency is down. */
@@ -43,6 +44,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
   await app.register(corsPolicy, { origins: ctx.config.corsOrigins })
   await app.register(hostCheck, { config: ctx.config }) // ALLOWED_HOSTS; link base
   await app.register(jsonBodies) // JSON only, bounded depth and size, no NUL
+  await app.register(metricsPlugin(ctx)) // request histograms, pool, outbox; GET /metrics
   await app.register(authentication, { ctx }) // Bearer → req.actor
   await app.register(docs) // before the routes it documents
   await app.register(notFound) // the one not-found handler (405/404, fallbacks); before routes

@@ -1,40 +1,40 @@
-import { buildApp } from './app.js'
 import { loadConfigOrExit } from './config.js'
-import { migrateToLatest } from './db/migrator.js'
 import { createLogger } from './logger.js'
-import { createRuntime } from './runtime.js'
-import { exitOnSignals } from './shutdown.js'
+import { PrimaryChannel, workerIdentity } from './cluster/ipc.js'
 
-/** `npm start`: migrate, then serve; without REDIS_URL the jobs run in this process too. */
+/**
+ * `npm start`: the cluster's primary migrates, then forks WEB_CONCURRENCY HTTP processes
+ * and, without REDIS_URL, one process for the jobs (src/cluster/primary.ts). The same file
+ * is each forked process's entry: FADE_ROLE says which. Every log line names its process
+ * (`proc`: primary, web-N, jobs; and `pid`).
+ */
 async function main(): Promise<void> {
   const config = loadConfigOrExit()
-  const log = createLogger(config)
-  if (config.usingDevSecret)
-    log.warn(
-      'SECRET_KEY is not set: using a development key (DEBUG=true). Never do this in production.',
-    )
-  const runtime = createRuntime(config, { role: 'api', log })
-  const { database } = runtime.ctx
-  await migrateToLatest(database.db, database.engine)
-  const app = await buildApp(runtime.ctx, { loggerInstance: log, readiness: runtime.readiness })
-  await runtime.runner.start()
-  await app.listen({ port: config.port, host: config.host })
-  log.info(
-    `Fade District ready — database ${database.engine}, jobs ${config.redisUrl ? 'on BullMQ (run npm run worker)' : 'in-process'}, email ${config.email.backend}`,
-  )
-
-  // Stop intake and drain requests, then jobs, then connections: reverse order of opening.
-  exitOnSignals(log, 'finishing in-flight requests', async () => {
-    // close() only ends keep-alive sockets idle at that moment; sockets whose request is still
-    // running go idle later and would hold the server open for keepAliveTimeout.
-    const reap = setInterval(() => app.server.closeIdleConnections(), 200)
-    try {
-      await app.close()
-    } finally {
-      clearInterval(reap)
+  const identity = workerIdentity()
+  const log = createLogger(config).child({ proc: identity?.name ?? 'primary' })
+  if (!identity) {
+    if (config.database.engine === 'sqlite' && config.database.url === ':memory:') {
+      process.stderr.write(
+        'Configuration error: DATABASE_URL: an in-memory SQLite database cannot be shared by the server’s processes; use a file (sqlite:data/db.sqlite3)\n',
+      )
+      process.exit(1)
     }
-    await runtime.close()
-  })
+    if (config.usingDevSecret)
+      log.warn(
+        'SECRET_KEY is not set: using a development key (DEBUG=true). Never do this in production.',
+      )
+    const { runPrimary } = await import('./cluster/primary.js')
+    await runPrimary(config, log)
+    return
+  }
+  const channel = new PrimaryChannel()
+  if (identity.role === 'jobs') {
+    const { runJobs } = await import('./cluster/jobs.js')
+    await runJobs(config, log, channel)
+  } else {
+    const { runWeb } = await import('./cluster/web.js')
+    await runWeb(config, log, channel)
+  }
 }
 
 main().catch((err: unknown) => {

@@ -35,11 +35,19 @@ export interface RuntimeOptions {
   pollMs?: number
   /** The BullMQ queue (default `fade-district`); API and workers must agree. Tests use their own. */
   queueName?: string
+  /**
+   * A cluster's HTTP process without Redis: the in-process runner lives in the cluster's job
+   * process, and this wakes it (through the primary) after a commit that wrote outbox rows.
+   */
+  wakeJobsElsewhere?: () => void
+  /** A cluster process: wraps the database handle (src/cluster/coherence.ts). */
+  wrapDatabase?: (database: DatabaseHandle) => DatabaseHandle
 }
 
 /** Wires config into a context, a mailer and the right job runner. Close in reverse order. */
 export function createRuntime(config: Config, opts: RuntimeOptions): Runtime {
-  const database = opts.database ?? createDatabase(config.database)
+  const opened = opts.database ?? createDatabase(config.database)
+  const database = opts.wrapDatabase ? opts.wrapDatabase(opened) : opened
   const mailer =
     opts.mailer ??
     createMailer({
@@ -73,7 +81,7 @@ export function createRuntime(config: Config, opts: RuntimeOptions): Runtime {
   const delivery: Delivery = {
     ctx,
     mailer,
-    renderer: createRenderer({ timezone: config.timezone }),
+    renderer: createRenderer({ timezone: config.timezone, shopName: config.shop.name }),
     leaseMs: opts.leaseMs ?? config.outboxLeaseSeconds * 1000,
     maxAttempts: DEFAULT_MAX_ATTEMPTS,
   }
@@ -94,10 +102,13 @@ export function createRuntime(config: Config, opts: RuntimeOptions): Runtime {
   } else {
     if (opts.role === 'worker')
       throw new Error('npm run worker needs REDIS_URL (without it, npm start runs the jobs itself)')
-    runner = new InProcessRunner(delivery, opts.log, {
-      sweepSeconds: config.statusSweepSeconds,
-      pollMs: opts.pollMs,
-    })
+    const wake = opts.wakeJobsElsewhere
+    runner = wake
+      ? { start: async () => undefined, wake, stop: async () => undefined }
+      : new InProcessRunner(delivery, opts.log, {
+          sweepSeconds: config.statusSweepSeconds,
+          pollMs: opts.pollMs,
+        })
   }
   const theRunner = runner
   return {

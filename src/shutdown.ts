@@ -1,20 +1,22 @@
 import type { Logger } from 'pino'
 
 /**
- * On SIGTERM/SIGINT: run `close` once (stop intake, drain, close connections in reverse
- * order of opening), then exit 0; exit 1 if it fails or takes longer than `graceMs`.
+ * On SIGTERM/SIGINT (or a call of the returned function, e.g. on the cluster primary's
+ * order): run `close` once (stop intake, drain, close connections in reverse order of
+ * opening), then exit 0; exit 1 if it fails or takes longer than `graceMs`.
  */
 export function exitOnSignals(
   log: Logger,
   what: string,
   close: () => Promise<void>,
   graceMs = 25_000,
-): void {
+  signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'],
+): (reason: string) => void {
   let closing = false
-  const shutdown = async (signal: string) => {
+  const shutdown = async (reason: string) => {
     if (closing) return
     closing = true
-    log.info(`${signal}: ${what}, then stopping`)
+    log.info(`${reason}: ${what}, then stopping`)
     const force = setTimeout(() => {
       log.error('shutdown took too long; exiting')
       process.exit(1)
@@ -28,6 +30,6 @@ export function exitOnSignals(
       process.exit(1)
     }
   }
-  process.on('SIGTERM', () => void shutdown('SIGTERM'))
-  process.on('SIGINT', () => void shutdown('SIGINT'))
+  for (const signal of signals) process.on(signal, () => void shutdown(signal))
+  return (reason) => void shutdown(reason)
 }

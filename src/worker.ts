@@ -7,7 +7,7 @@ import { exitOnSignals } from './shutdown.js'
 /** `npm run worker`: BullMQ consumers, the outbox relay and the sweep schedule (needs REDIS_URL). */
 async function main(): Promise<void> {
   const config = loadConfigOrExit()
-  const log = createLogger(config)
+  const log = createLogger(config).child({ proc: 'worker' })
   const runtime = createRuntime(config, { role: 'worker', log })
   await migrateToLatest(runtime.ctx.database.db, runtime.ctx.database.engine)
   await runtime.runner.start()

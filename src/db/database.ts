@@ -29,9 +29,11 @@ import type {
   Transaction,
 } from 'kysely'
 import { createPool } from 'mysql2'
+import type { Pool as MysqlPool } from 'mysql2'
 import pg from 'pg'
 import type { DatabaseConfig, DbEngine } from '../config.js'
 import type { Database } from './types.js'
+import { bookingLockWait, bookingRetries } from '../metrics/metrics.js'
 
 export type Db = Kysely<Database>
 export type Executor = Kysely<Database> | Transaction<Database>
@@ -51,6 +53,10 @@ export interface DatabaseHandle {
    *    write statements only — not exact, so a cache must also bound an entry's age.
    */
   changeToken(): Promise<{ token: string; exact: boolean }>
+  /** The driver's connection pool (none on SQLite), for metrics and the cluster's cache sync. */
+  pool?:
+    | { engine: 'mysql'; pool: MysqlPool; max: number }
+    | { engine: 'postgres'; pool: pg.Pool; max: number }
 }
 
 /** SQLite binds neither Date nor boolean: store ISO-8601 UTC text (sortable) and 0/1. */
@@ -201,6 +207,7 @@ export function createDatabase(
       return {
         db,
         engine: 'mysql',
+        pool: { engine: 'mysql', pool, max: poolSize },
         close: () => db.destroy(),
         changeToken: async () => ({ token: `w${writes.n}`, exact: false }),
       }
@@ -222,6 +229,7 @@ export function createDatabase(
       return {
         db,
         engine: 'postgres',
+        pool: { engine: 'postgres', pool, max: poolSize },
         close: () => db.destroy(),
         changeToken: async () => {
           const { rows } = await sql<{
@@ -315,6 +323,7 @@ export async function inTransaction<T>(
         conflicts += 1
         if (conflicts >= CONFLICT_TRIES) throw new TransactionConflict(err)
       } else throw err
+      bookingRetries.inc({ reason: retryReason(err) })
       await new Promise((r) => setTimeout(r, 5 * Math.min(attempt, 5) + Math.random() * 20))
     }
   }
@@ -336,8 +345,11 @@ export async function oneAtATime<T>(
   if (!lanes) gates.set(handle, (lanes = new Map()))
   let gate = lanes.get(key)
   if (!gate) lanes.set(key, (gate = { running: 0, waiting: [] }))
-  if (gate.running >= limit) await new Promise<void>((resolve) => gate.waiting.push(resolve))
-  else gate.running += 1
+  if (gate.running >= limit) {
+    const waited = bookingLockWait.startTimer()
+    await new Promise<void>((resolve) => gate.waiting.push(resolve))
+    waited()
+  } else gate.running += 1
   try {
     return await fn()
   } finally {
@@ -379,6 +391,7 @@ export async function takeLock(
   name: string,
 ): Promise<void> {
   if (engine === 'sqlite') return
+  const waited = bookingLockWait.startTimer()
   const insert = trx.insertInto('locks').values({ name })
   await (
     engine === 'mysql'
@@ -387,6 +400,7 @@ export async function takeLock(
           oc.column('name').doUpdateSet({ name: (eb) => eb.ref('excluded.name') }),
         )
   ).execute()
+  waited()
 }
 
 interface DriverError {
@@ -429,6 +443,19 @@ export function isConcurrencyFailure(err: unknown): boolean {
     errno === 1213 ||
     errno === 1205
   )
+}
+
+/** The `reason` label of fade_booking_retries_total. */
+function retryReason(
+  err: unknown,
+): 'lost_race' | 'deadlock' | 'serialization' | 'lock_timeout' | 'busy' {
+  if (isLostRace(err)) return 'lost_race'
+  const c = codeOf(err)
+  const errno = (err as DriverError | null)?.errno
+  if (c === '40P01' || c === 'ER_LOCK_DEADLOCK' || errno === 1213) return 'deadlock'
+  if (c === '40001') return 'serialization'
+  if (c === 'SQLITE_BUSY') return 'busy'
+  return 'lock_timeout'
 }
 
 export function isRetryable(err: unknown): boolean {

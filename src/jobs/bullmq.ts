@@ -8,6 +8,7 @@ import type { Delivery } from '../notifications/delivery.js'
 import type { JobName, JobRunner, Jobs } from './runner.js'
 import { JOB_NAMES } from './runner.js'
 import { runSweep } from './sweep.js'
+import { jobLag } from '../metrics/metrics.js'
 
 export const QUEUE_NAME = 'fade-district'
 
@@ -206,6 +207,10 @@ export class WorkerRunner implements JobRunner {
         const handler = this.#handlers[job.name as JobName] as
           ((j: Job) => Promise<unknown>) | undefined
         if (!handler) throw new Error(`unknown job "${job.name}"`)
+        jobLag.observe(
+          { job: job.name },
+          (Date.now() - job.timestamp - (job.opts.delay ?? 0)) / 1000,
+        )
         return handler(job)
       },
       { connection, concurrency: this.opts.concurrency ?? 8, autorun: true },

@@ -258,6 +258,8 @@ export function baseEnv(extra: Record<string, string>): Record<string, string> {
     EMAIL_BACKEND: 'smtp',
     EMAIL_HOST: '127.0.0.1',
     EMAIL_USE_TLS: 'false',
+    // The default is the cores available: bounded so a many-core CI box starts few processes.
+    WEB_CONCURRENCY: '2',
     ...extra,
   }
 }

@@ -79,6 +79,7 @@ const login = async (w: World, t: TestApp) =>
 const MATRIX: Row[] = [
   { op: 'GET /health/', expect: s(200, 200, 200, 200, 200, 200) },
   { op: 'GET /health/ready/', expect: s(200, 200, 200, 200, 200, 200) },
+  { op: 'GET /metrics', expect: s(401, 403, 403, 403, 403, 200) },
   {
     op: 'POST /api/auth/register/',
     body: () => ({

@@ -1,0 +1,29 @@
+import type { Logger } from 'pino'
+import type { Config } from '../config.js'
+import { collectProcessMetrics, watchDatabase } from '../metrics/metrics.js'
+import { createRuntime } from '../runtime.js'
+import { exitOnSignals } from '../shutdown.js'
+import type { PrimaryChannel } from './ipc.js'
+import { joinCluster } from './process.js'
+
+/**
+ * The cluster's job process (no Redis): the outbox relay, email delivery and the status
+ * sweep, in exactly one process and on an event loop that answers no request. HTTP
+ * processes wake it through the primary after each commit that wrote outbox rows.
+ */
+export async function runJobs(config: Config, log: Logger, channel: PrimaryChannel): Promise<void> {
+  const runtime = createRuntime(config, { role: 'api', log, ...joinCluster(channel) })
+  collectProcessMetrics('jobs')
+  watchDatabase(runtime.ctx.database)
+  channel.on('outbox.wake', () => runtime.runner.wake())
+  await runtime.runner.start()
+  // Ctrl-C reaches every process of the terminal's group: the primary orders the stop, after
+  // the HTTP processes have drained (their requests may still write outbox rows).
+  process.on('SIGINT', () => undefined)
+  const stop = exitOnSignals(log, 'finishing running jobs', () => runtime.close(), 25_000, [
+    'SIGTERM',
+  ])
+  channel.on('shutdown', () => stop('stopping on the primary’s order'))
+  log.info('job runner started: outbox delivery and the status sweep run here')
+  channel.send({ fd: 'ready' })
+}
