@@ -44,9 +44,9 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
   await app.register(corsPolicy, { origins: ctx.config.corsOrigins })
   await app.register(hostCheck, { config: ctx.config }) // ALLOWED_HOSTS; link base
   await app.register(jsonBodies) // JSON only, bounded depth and size, no NUL
-  await app.register(metricsPlugin(ctx)) // request histograms, pool, outbox; GET /metrics
   await app.register(authentication, { ctx }) // Bearer → req.actor
   await app.register(docs) // before the routes it documents
+  await app.register(metricsPlugin(ctx)) // request histograms, pool, outbox; GET /metrics
   await app.register(notFound) // the one not-found handler (405/404, fallbacks); before routes
   await app.register(health, { ctx, readiness: opts.readiness })
 
