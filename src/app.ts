@@ -23,6 +23,8 @@ import { reservationsRoutes } from './reservations/reservations.routes.js'
 import { availabilityRoutes } from './reservations/availability.routes.js'
 import { dashboardRoutes } from './dashboard/dashboard.routes.js'
 import { notificationsRoutes } from './notifications/notifications.routes.js'
+import { shopRoutes } from './shop/shop.routes.js'
+import { webApp } from './http/web.js'
 
 export interface BuildOptions {
   /** Extra readiness checks (Redis, …), each throwing when its dependency is down. */
@@ -31,6 +33,8 @@ export interface BuildOptions {
   loggerInstance?: FastifyBaseLogger
   /** How long a client may take to send a whole request (default 30 s). */
   requestTimeoutMs?: number
+  /** The built web app to serve (default web/dist of this checkout). */
+  webRoot?: string
 }
 
 const BODY_LIMIT = 1024 * 1024
@@ -254,6 +258,8 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
   await app.register(availabilityRoutes(ctx))
   await app.register(dashboardRoutes(ctx))
   await app.register(notificationsRoutes(ctx))
+  await app.register(shopRoutes(ctx))
+  await app.register(webApp(opts.webRoot))
   await app.ready()
   return app
 }
