@@ -151,6 +151,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
       'Content-Type',
       'Idempotency-Key',
       'If-Match',
+      'X-Auth-Transport',
       'X-Request-Id',
     ],
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],

@@ -43,6 +43,14 @@ const LOGIN_FAILED = () =>
     'www-authenticate': 'Bearer realm="api"',
   })
 
+const TOKEN_ROTATED = () =>
+  new ApiError(
+    401,
+    'This refresh token was just rotated; retry with the newest one.',
+    'token_rotated',
+    { 'www-authenticate': 'Bearer realm="api"' },
+  )
+
 /** Per-address cap on failed logins across all accounts. */
 const ADDRESS_FAILURES_PER_HOUR = 100
 
@@ -198,7 +206,10 @@ async function takeAttemptSlot(ctx: AppContext, accountKey: string): Promise<voi
   }
 }
 
-/** Rotation: the refresh token sent is spent; a spent one sent again revokes its family. */
+/**
+ * Rotation: the refresh token sent is spent; a spent one sent again revokes its family,
+ * unless it was spent less than REFRESH_REUSE_GRACE_SECONDS ago (401 token_rotated).
+ */
 export async function refresh(ctx: AppContext, token: string): Promise<TokenPair> {
   const now = ctx.now()
   const claims = await ctx.tokens.verify(token, 'refresh', now)
@@ -207,6 +218,12 @@ export async function refresh(ctx: AppContext, token: string): Promise<TokenPair
     const q = trx.selectFrom('refresh_tokens').selectAll().where('jti', '=', claims.jti)
     const row = await (ctx.database.engine === 'sqlite' ? q : q.forUpdate()).executeTakeFirst()
     if (!row || row.revoked_at) return { error: 'Token is blacklisted' } as const
+    // Two tabs refreshing with the same cookie at once: the loser's token was spent a moment
+    // ago by the winner. Within the grace window that is a race, not theft; it retries with
+    // the cookie the winner got. Later, reuse revokes the family.
+    const graceMs = ctx.config.refreshReuseGraceSeconds * 1000
+    if (row.spent_at && now.getTime() - toDate(row.spent_at).getTime() < graceMs)
+      return { rotated: true } as const
     if (row.spent_at) {
       await trx
         .updateTable('refresh_tokens')
@@ -226,6 +243,7 @@ export async function refresh(ctx: AppContext, token: string): Promise<TokenPair
       .execute()
     return { pair: await issuePair(ctx, trx, row.user_id, row.family) } as const
   })
+  if ('rotated' in result) throw TOKEN_ROTATED()
   if ('error' in result) throw TokenNotValid(result.error)
   return result.pair
 }
