@@ -107,7 +107,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description cookie: the refresh token is set as the HttpOnly cookie __Secure-fd_refresh (Path=/api/auth/) instead of being in the body. */
+                    "x-auth-transport"?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -125,7 +128,8 @@ export interface paths {
                     content: {
                         "application/json": {
                             access: string;
-                            refresh: string;
+                            /** @description Absent in cookie mode: the refresh token is then a cookie. */
+                            refresh?: string;
                             user: components["schemas"]["User"];
                         };
                     };
@@ -137,6 +141,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description Default Response */
@@ -169,7 +182,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description cookie: the refresh token is set as the HttpOnly cookie __Secure-fd_refresh (Path=/api/auth/) instead of being in the body. */
+                    "x-auth-transport"?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -187,13 +203,23 @@ export interface paths {
                     content: {
                         "application/json": {
                             access: string;
-                            refresh: string;
+                            /** @description Absent in cookie mode: the refresh token is then a cookie. */
+                            refresh?: string;
                             user: components["schemas"]["User"];
                         };
                     };
                 };
                 /** @description Default Response */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -227,11 +253,14 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Rotate a refresh token */
+        /** Rotate a refresh token (from the body, else the refresh cookie) */
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description cookie: the refresh token is set as the HttpOnly cookie __Secure-fd_refresh (Path=/api/auth/) instead of being in the body. */
+                    "x-auth-transport"?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -249,12 +278,31 @@ export interface paths {
                     content: {
                         "application/json": {
                             access: string;
-                            refresh: string;
+                            /** @description Absent in cookie mode: the refresh token is then a cookie. */
+                            refresh?: string;
                         };
                     };
                 };
                 /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Default Response */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -279,11 +327,14 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revoke the refresh token's family */
+        /** Revoke the refresh token's family (from the body, else the refresh cookie) */
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description cookie: the refresh token is set as the HttpOnly cookie __Secure-fd_refresh (Path=/api/auth/) instead of being in the body. */
+                    "x-auth-transport"?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -303,7 +354,25 @@ export interface paths {
                     };
                 };
                 /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Default Response */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2326,7 +2395,8 @@ export interface components {
             password: string;
         };
         RefreshRequestInput: {
-            refresh: string;
+            /** @description Required unless the request carries the refresh cookie (cookie mode). */
+            refresh?: string;
         };
         ServiceInput: {
             id: number;
@@ -2551,7 +2621,8 @@ export interface components {
             password: string;
         };
         RefreshRequest: {
-            refresh: string;
+            /** @description Required unless the request carries the refresh cookie (cookie mode). */
+            refresh?: string;
         };
         Service: {
             id: number;
