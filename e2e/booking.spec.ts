@@ -101,9 +101,6 @@ test('a new customer books: service, any barber, day and time, register, confirm
   await expect(page.getByText('Pending — the shop will confirm it')).toBeVisible()
   await expectAccessible(page, 'done')
   await shot(page, project, 'phone', 'phone-done')
-  const calendar = page.waitForEvent('download')
-  await page.getByRole('button', { name: 'Add to calendar' }).click()
-  expect((await calendar).suggestedFilename()).toMatch(/\.ics$/)
 
   await page.getByRole('link', { name: 'My bookings' }).last().click()
   await expect(heading(page, 'My bookings')).toBeVisible()
@@ -166,4 +163,19 @@ test('a time taken meanwhile is answered "just taken" with fresh times', async (
   await page.locator('.slot').first().click()
   await page.getByRole('button', { name: 'Confirm booking' }).click()
   await expect(heading(page, 'Booking received')).toBeVisible()
+})
+
+test('"Add to calendar" on the done page downloads the booking as an .ics', async ({ page }) => {
+  const { email } = await registerCustomer()
+  await toSlots(page, /Any barber/)
+  await page.locator('.slot').nth(5).click()
+  await signInInline(page, email)
+  await page.getByRole('button', { name: 'Confirm booking' }).click()
+  await expect(heading(page, 'Booking received')).toBeVisible()
+  const calendar = page.waitForEvent('download')
+  await page.getByRole('button', { name: 'Add to calendar' }).click()
+  const file = await calendar
+  expect(file.suggestedFilename()).toMatch(/\.ics$/)
+  const { readFileSync } = await import('node:fs')
+  expect(readFileSync(await file.path(), 'utf8')).toContain('BEGIN:VEVENT')
 })

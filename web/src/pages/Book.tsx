@@ -380,7 +380,9 @@ function ReviewStep({
   // One key per attempt: a double tap or a retry after a network error books once.
   const key = useMemo(() => newKey(), [time, service.id, search.barber, notes])
   const original = useQuery({
-    queryKey: ['reservation', search.reschedule],
+    queryKey: ['reservation-with-etag', search.reschedule],
+    staleTime: 0,
+    gcTime: 0,
     enabled: !!search.reschedule,
     queryFn: async () => {
       const r = await call(() =>
