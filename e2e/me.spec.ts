@@ -166,11 +166,8 @@ test('profile and download my data', async ({ page }) => {
   await expectAccessible(page, 'profile')
 })
 
-test('the shop page loads fast on a slow phone (benchmark, reported)', async ({
-  page,
-  browserName,
-}, info) => {
-  test.skip(info.project.name !== 'phone' || browserName !== 'chromium', 'measured once')
+// Run on the phone project only (see playwright.config.ts).
+test('the shop page loads fast on a slow phone (benchmark, reported)', async ({ page }) => {
   const { services } = seed()
   const js: number[] = []
   page.on('response', async (r) => {
