@@ -167,7 +167,7 @@ async function seedShop(
   for (const [first, last] of [
     ['Niko', 'Petrov'],
     ['Maria', 'Ivanova'],
-  ]) {
+  ] as const) {
     const email = `${first.toLowerCase()}@fade.test`
     const u = await api('POST', '/api/auth/register/', {
       username: first.toLowerCase(),

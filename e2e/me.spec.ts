@@ -194,6 +194,7 @@ test('the shop page loads fast on a slow phone (benchmark, reported)', async ({ 
   const timeline = await page.evaluate(() =>
     performance
       .getEntriesByType('resource')
+      .map((e) => e as PerformanceResourceTiming)
       .map(
         (e) =>
           `${e.name.replace(location.origin, '')} ${Math.round(e.startTime)}-${Math.round(e.responseEnd)}`,

@@ -248,12 +248,15 @@ function TimeStep({ search, service }: { search: BookSearch; service: Service })
     movedFocus.current = true
     void navigate({ to: '/book', search: { ...search, date: d, taken: undefined }, replace: true })
   }
-  const pickSlot = (slot: Slot) => {
-    void navigate({
-      to: '/book',
-      search: { ...search, date, time: slot.start_time, taken: undefined },
-    })
-  }
+  const pickSlot = useCallback(
+    (slot: Slot) => {
+      void navigate({
+        to: '/book',
+        search: { ...search, date, time: slot.start_time, taken: undefined },
+      })
+    },
+    [navigate, search, date],
+  )
 
   return (
     <section aria-labelledby="time-step">
