@@ -104,6 +104,21 @@ const MATRIX: Row[] = [
     expect: s(204, 204, 204, 204, 204, 204),
   },
   { op: 'GET /api/auth/me/', expect: s(401, 200, 200, 200, 200, 200) },
+  {
+    op: 'POST /api/auth/password/reset/',
+    body: () => ({ email: `${unique('reset')}@example.com` }),
+    expect: s(204, 204, 204, 204, 204, 204),
+  },
+  {
+    op: 'POST /api/auth/password/reset/confirm/',
+    body: () => ({ token: 'not-a-token', password: 'Tr1cky-Passphrase!' }),
+    expect: s(400, 400, 400, 400, 400, 400),
+  },
+  {
+    op: 'POST /api/users/',
+    body: () => ({ first_name: 'Walk', last_name: 'In', phone: '0888 123 456' }),
+    expect: s(401, 403, 403, 201, 201, 201),
+  },
 
   {
     op: 'GET /api/users/',
