@@ -115,14 +115,15 @@ test("inside the cancellation cutoff, the shop's phone instead of the buttons", 
   const c = await registerCustomer()
   const { adminToken, barbers } = seed()
   let soon: { start: string; barber: number } | undefined
-  for (const barber of barbers) {
+  for (const barber of [barbers[2]!, barbers[0]!, barbers[1]!]) {
+    if (soon) break
     const slot = [...(await freeSlots(0, barber)), ...(await freeSlots(1, barber))].find((s) => {
       const ahead = Date.parse(s.start_time) - Date.now()
-      return ahead > 40 * 60_000 && ahead < 100 * 60_000
+      return ahead > 20 * 60_000 && ahead < 110 * 60_000
     })
     if (slot) soon = { start: slot.start_time, barber }
   }
-  expect(soon, 'a free time between 40 and 100 minutes from now').toBeDefined()
+  expect(soon, 'a free time between 20 and 110 minutes from now').toBeDefined()
   await book(adminToken, soon!.start, soon!.barber, c.id)
   await signInAtMe(page, c.email)
   await expect(page.locator('.booking')).toHaveCount(1)
