@@ -179,3 +179,35 @@ test('"Add to calendar" on the done page downloads the booking as an .ics', asyn
   const { readFileSync } = await import('node:fs')
   expect(readFileSync(await file.path(), 'utf8')).toContain('BEGIN:VEVENT')
 })
+
+test('the whole booking works with the keyboard alone', async ({ page }) => {
+  const { email } = await registerCustomer()
+  const press = async (locator: ReturnType<Page['locator']>, key = 'Enter') => {
+    await locator.focus()
+    await expect(locator).toBeFocused()
+    await page.keyboard.press(key)
+  }
+  await page.goto('/')
+  // Each step's heading takes the focus, so the next Tab is the step's first choice.
+  await expect(heading(page, 'Choose a service')).toBeFocused()
+  await page.keyboard.press('Tab')
+  await expect(page.locator('.cards a').first()).toBeFocused()
+  await press(page.getByRole('link', { name: /Beard trim/ }))
+  await press(page.getByRole('link', { name: /Any barber/ }))
+  const days = page.getByRole('list', { name: 'Days' }).getByRole('button', { disabled: false })
+  await press(days.nth(2), 'Space')
+  await expect(page.locator('.slots')).toBeFocused()
+  // From the focused list, Tab goes to its first time.
+  await page.keyboard.press('Tab')
+  await expect(page.locator('.slot').first()).toBeFocused()
+  await page.keyboard.press('Enter')
+  await press(page.getByRole('button', { name: 'I have an account' }))
+  await page.getByLabel('Email or username').focus()
+  await page.keyboard.type(email)
+  await page.keyboard.press('Tab')
+  await page.keyboard.type(PASSWORD)
+  await page.keyboard.press('Enter')
+  await expect(heading(page, 'Check and confirm')).toBeVisible()
+  await press(page.getByRole('button', { name: 'Confirm booking' }))
+  await expect(heading(page, 'Booking received')).toBeVisible()
+})
