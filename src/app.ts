@@ -23,10 +23,14 @@ import { availabilityRoutes } from './reservations/availability.routes.js'
 import { dashboardRoutes } from './dashboard/dashboard.routes.js'
 import { notificationsRoutes } from './notifications/notifications.routes.js'
 import { metricsPlugin } from './metrics/metrics.plugin.js'
+import { shopRoutes } from './shop/shop.routes.js'
+import { webApp } from './http/web.js'
 
 export interface BuildOptions extends ServerOptions {
   /** Extra readiness checks (Redis, …), each throwing when its dependency is down. */
   readiness?: Record<string, () => Promise<unknown>>
+  /** The built web app to serve (default web/dist of this checkout). */
+  webRoot?: string
 }
 
 /**
@@ -47,7 +51,9 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
   await app.register(authentication, { ctx }) // Bearer → req.actor
   await app.register(docs) // before the routes it documents
   await app.register(metricsPlugin(ctx)) // request histograms, pool, outbox; GET /metrics
-  await app.register(notFound) // the one not-found handler (405/404, fallbacks); before routes
+  const web = webApp(opts.webRoot)
+  // the one not-found handler (405/404; the web app's pages for a browser); before routes
+  await app.register(notFound, { fallbacks: [web.fallback] })
   await app.register(health, { ctx, readiness: opts.readiness })
 
   await app.register(authRoutes(ctx))
@@ -57,6 +63,8 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
   await app.register(availabilityRoutes(ctx))
   await app.register(dashboardRoutes(ctx))
   await app.register(notificationsRoutes(ctx))
+  await app.register(shopRoutes(ctx))
+  await app.register(web.files) // the built web app's files (web/dist)
   await app.ready()
   return app
 }

@@ -166,6 +166,7 @@ const MATRIX: Row[] = [
   { op: 'DELETE /api/users/{id}/', id: owner, expect: s(401, 204, 404, 403, 404, 204) },
 
   { op: 'GET /api/services/', expect: s(200, 200, 200, 200, 200, 200) },
+  { op: 'GET /api/shop/', expect: s(200, 200, 200, 200, 200, 200) },
   {
     op: 'POST /api/services/',
     body: () => ({ name: unique('Trim '), duration_minutes: 30, price: '20.00' }),
