@@ -51,7 +51,7 @@ export function webApp(root: string = defaultWebRoot()): {
   return {
     files: async (app) => {
       if (!index) {
-        app.log.warn(`The web app is not built (no ${indexPath}): serving the API only.`)
+        app.log.info(`The web app is not built (no ${indexPath}): serving the API only.`)
         return
       }
       await app.register(fastifyStatic, {

@@ -1551,6 +1551,10 @@ for (const engine of await dialects()) {
         problem(`${name}: over ${EDGE_LOOP_BUDGET_MS} ms of event-loop time (${ms.toFixed(0)} ms)`)
       if (res.statusCode >= 500) problem(`${name}: ${res.statusCode}`)
       let body: unknown
+      // A success documented as another type (GET /metrics' Prometheus text, calendar.ics):
+      // nothing to parse; errors are JSON everywhere.
+      const json = String(res.headers['content-type'] ?? '').startsWith('application/json')
+      if (res.statusCode < 300 && !json && res.statusCode !== 204) return res
       if (res.statusCode !== 204) {
         try {
           body = JSON.parse(res.payload)
@@ -1604,6 +1608,7 @@ for (const engine of await dialects()) {
                 return null
               },
             )
+            if (!String(res.headers['content-type'] ?? '').startsWith('application/json')) return
             const page = JSON.parse(res.payload) as { next?: unknown; previous?: unknown }
             for (const link of [page.next, page.previous]) {
               if (typeof link !== 'string') continue
