@@ -1,0 +1,3 @@
+export default function Services(_props: Record<string, unknown>) {
+  return <h1>Services</h1>
+}

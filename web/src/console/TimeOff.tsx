@@ -1,0 +1,3 @@
+export default function TimeOff(_props: Record<string, unknown>) {
+  return <h1>TimeOff</h1>
+}
