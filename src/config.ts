@@ -268,7 +268,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme')
       publicUrl = `${u.origin}${u.pathname.replace(/\/+$/, '')}`
     } catch {
-      problems.push('PUBLIC_URL: must be an http:// or https:// address like https://book.example.com')
+      problems.push(
+        'PUBLIC_URL: must be an http:// or https:// address like https://book.example.com',
+      )
     }
   }
   let allowedHosts: string[]

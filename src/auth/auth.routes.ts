@@ -9,6 +9,7 @@ import { NotFound } from '../http/errors.js'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { FieldErrors } from '../http/errors.js'
 import { login, logout, refresh, register } from './auth.service.js'
+import { confirmPasswordReset, requestPasswordReset } from './password-reset.js'
 import {
   assertSameSite,
   clearRefreshCookie,
@@ -51,6 +52,14 @@ const transportHeader = z.looseObject({
       'cookie: the refresh token is set as the HttpOnly cookie __Secure-fd_refresh (Path=/api/auth/) instead of being in the body.',
   }),
 })
+
+const PasswordResetBody = z.object({ email: z.string() }).meta({ id: 'PasswordResetRequest' })
+const PasswordResetConfirmBody = z
+  .object({
+    token: z.string().meta({ description: 'The token from the reset link in the email.' }),
+    password: z.string(),
+  })
+  .meta({ id: 'PasswordResetConfirm' })
 
 /** Cookie-mode requests (asked for by header) are checked before the body is even read. */
 function cookieModeGuard(ctx: AppContext) {
@@ -168,6 +177,37 @@ export function authRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         // The cookie goes whatever the token's state: a logged-out browser keeps nothing.
         if (cookie) clearRefreshCookie(reply)
         await logout(ctx, token)
+        return reply.code(204).send(null)
+      },
+    )
+    app.post(
+      '/api/auth/password/reset/',
+      {
+        schema: {
+          tags: ['auth'],
+          summary:
+            'Email a password reset link; the same 204 whether or not an account has the address',
+          body: PasswordResetBody,
+          response: { 204: z.null(), 400: ValidationErrorBody, 429: ErrorBody },
+        },
+      },
+      async (req, reply) => {
+        await requestPasswordReset(ctx, req.body, req.ip)
+        return reply.code(204).send(null)
+      },
+    )
+    app.post(
+      '/api/auth/password/reset/confirm/',
+      {
+        schema: {
+          tags: ['auth'],
+          summary: "Set a new password with a reset link's token; ends every login of the account",
+          body: PasswordResetConfirmBody,
+          response: { 204: z.null(), 400: ValidationErrorBody },
+        },
+      },
+      async (req, reply) => {
+        await confirmPasswordReset(ctx, req.body)
         return reply.code(204).send(null)
       },
     )

@@ -19,9 +19,21 @@ import {
   usernameTaken,
 } from '../users/users.repository.js'
 import type { User } from '../users/users.schemas.js'
-import { checkEmail, checkName, checkPhone, checkUsername } from '../users/users.validation.js'
+import {
+  checkEmail,
+  checkName,
+  checkPhone,
+  checkUsername,
+  usernameKey,
+} from '../users/users.validation.js'
 import type { AttemptOutcome } from './throttle.js'
-import { burnVerifyTime, hashPassword, passwordProblems, verifyPassword } from './passwords.js'
+import {
+  boundPassword,
+  burnVerifyTime,
+  hashPassword,
+  passwordProblems,
+  verifyPassword,
+} from './passwords.js'
 
 export interface TokenPair {
   access: string
@@ -83,18 +95,23 @@ export async function register(
   input: RegisterInput,
   address: string,
 ): Promise<{ user: User } & TokenPair> {
+  // Every attempt counts toward the limit, failed ones too, and is counted before any work:
+  // an address over its limit gets nothing processed.
+  const now = ctx.now()
+  const wait = await ctx.throttle.hit(`register:${address}`, ctx.config.registerPerHour, 3600, now)
+  if (wait > 0) throw Throttled(wait)
+
   const errors = new FieldErrors()
+  // Lengths first: no validator (similarity is quadratic) and no hash sees an oversized input.
+  const password = boundPassword(errors, input.password)
   const username = checkUsername(errors, input.username)
   const email = checkEmail(errors, input.email)
   const phone = checkPhone(errors, input.phone)
   const firstName = checkName(errors, 'first_name', input.first_name)
   const lastName = checkName(errors, 'last_name', input.last_name)
-  for (const p of passwordProblems(input.password, { username, email })) errors.add('password', p)
+  if (password !== undefined)
+    for (const p of passwordProblems(password, { username, email })) errors.add('password', p)
   errors.throwIfAny()
-
-  const now = ctx.now()
-  const wait = await ctx.throttle.hit(`register:${address}`, ctx.config.registerPerHour, 3600, now)
-  if (wait > 0) throw Throttled(wait)
 
   const passwordHash = await hashPassword(input.password)
   const { db } = ctx.database
@@ -107,7 +124,7 @@ export async function register(
       errors.throwIfAny()
       const id = await insertReturningId(ctx.database.engine, trx, 'users', {
         username: username!,
-        username_key: username!.toLowerCase(),
+        username_key: usernameKey(username!),
         email: email!,
         email_key: email!.toLowerCase(),
         password: passwordHash,
@@ -183,7 +200,7 @@ export async function login(
 export function attemptKey(account: { username: string } | string, address: string): string {
   const who =
     typeof account === 'string'
-      ? `name:${account.trim().toLowerCase()}`
+      ? `name:${usernameKey(account)}`
       : `user:${account.username.toLowerCase()}`
   return createHash('sha256').update(`${who}|${address}`).digest('hex')
 }

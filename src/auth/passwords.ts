@@ -1,5 +1,26 @@
+import { randomBytes } from 'node:crypto'
 import { hash, verify } from '@node-rs/argon2'
+import type { FieldErrors } from '../http/errors.js'
 import { COMMON_PASSWORDS } from './common-passwords.js'
+
+/**
+ * The longest password accepted. Checked before any other validator or hash runs, so the
+ * work a request can cause is bounded by this, not by the 1 MiB body limit.
+ */
+export const MAX_PASSWORD_LENGTH = 4096
+
+/** The password if its length is within bounds; else the field error, and undefined. */
+export function boundPassword(
+  errors: FieldErrors,
+  password: string,
+  field = 'password',
+): string | undefined {
+  if (password.length > MAX_PASSWORD_LENGTH) {
+    errors.add(field, `Ensure this field has no more than ${MAX_PASSWORD_LENGTH} characters.`)
+    return undefined
+  }
+  return password
+}
 
 /** OWASP's argon2id parameters; the PHC string stores them, so they can rise later. */
 // algorithm 2 = Argon2id (the package's const enum cannot be imported under verbatimModuleSyntax).
@@ -9,7 +30,18 @@ export async function hashPassword(password: string): Promise<string> {
   return hash(password, OPTIONS)
 }
 
+/**
+ * A password nothing verifies against, as Django's set_unusable_password(): for customers the
+ * shop adds, who cannot log in until they set one by a password reset.
+ */
+export function unusablePassword(): string {
+  return `${UNUSABLE_PREFIX}${randomBytes(30).toString('base64url')}`
+}
+const UNUSABLE_PREFIX = '!'
+
 export async function verifyPassword(stored: string, password: string): Promise<boolean> {
+  // The same time as a wrong password: an unusable one must not be told apart by timing.
+  if (stored.startsWith(UNUSABLE_PREFIX)) return (await burnVerifyTime(password), false)
   try {
     return await verify(stored, password)
   } catch {
@@ -59,15 +91,30 @@ function similarity(a: string, b: string): number {
   return (2 * matches(a, b)) / (a.length + b.length)
 }
 
+const MAX_SIMILARITY = 0.7
+
+/**
+ * similarity(a, b) >= max, skipping the quadratic comparison when the lengths alone rule it
+ * out: the ratio is at most 2·min/(len a + len b) (difflib's real_quick_ratio; Django skips
+ * the same way since 4.2). With the attribute at most 254 characters, a compared password is
+ * then at most ~470, whatever was sent.
+ */
+function similarEnough(a: string, b: string, max: number): boolean {
+  const upperBound = (2 * Math.min(a.length, b.length)) / (a.length + b.length)
+  if (upperBound < max) return false
+  return similarity(a, b) >= max
+}
+
 /** Django's validators: length, numeric, common, similar to username/email. */
 export function passwordProblems(
   password: string,
   attrs: { username?: string; email?: string },
 ): string[] {
   const problems: string[] = []
+  // Callers bound the length first (boundPassword); this is the last line of defence.
+  if (password.length > MAX_PASSWORD_LENGTH) return ['This password is too long.']
   if (password.length < 8)
     problems.push('This password is too short. It must contain at least 8 characters.')
-  if (password.length > 4096) problems.push('This password is too long.')
   const lower = password.toLowerCase()
   for (const [name, label] of [
     ['username', 'username'],
@@ -76,7 +123,7 @@ export function passwordProblems(
     const value = attrs[name]?.toLowerCase()
     if (!value) continue
     const parts = [value, ...value.split(/\W+/)].filter((p) => p.length > 0)
-    if (parts.some((p) => similarity(lower, p) >= 0.7)) {
+    if (parts.some((p) => similarEnough(lower, p, MAX_SIMILARITY))) {
       problems.push(`The password is too similar to the ${label}.`)
       break
     }

@@ -18,7 +18,14 @@ export interface UserTable {
   username: string
   /** lower(username): uniqueness is case-insensitive on every database. */
   username_key: string
+  /** '' for a customer the shop added without an address. */
   email: string
+  /**
+   * lower(email), unique. A customer without an address has `email = ''` and a unique
+   * placeholder here (see NO_EMAIL_KEY_PREFIX): it holds no '@', so no address ever equals it.
+   * Not NULL: SQLite cannot drop NOT NULL inside the Migrator's transaction without rebuilding
+   * `users`, and with foreign keys on that rebuild would cascade through every reservation.
+   */
   email_key: string
   password: string
   first_name: string
@@ -140,6 +147,19 @@ export interface LoginFailureTable {
   updated_at: Timestamp
 }
 
+export interface PasswordResetTokenTable {
+  id: Generated<number>
+  /** SHA-256 (hex) of the token mailed; the token itself is never stored. */
+  token_hash: string
+  /** The token is HMAC(SECRET_KEY, nonce): a retried send can rebuild it. */
+  nonce: string
+  user_id: number
+  email_key: string
+  created_at: Timestamp
+  expires_at: Timestamp
+  used_at: NullableTimestamp
+}
+
 export interface LockTable {
   name: string
 }
@@ -156,6 +176,7 @@ export interface Database {
   rate_counters: RateCounterTable
   login_failures: LoginFailureTable
   locks: LockTable
+  password_reset_tokens: PasswordResetTokenTable
 }
 
 export type UserRow = Selectable<UserTable>

@@ -1,6 +1,7 @@
 import type { AppContext } from '../context.js'
 import type { Executor } from '../db/database.js'
-import { toDate } from '../db/database.js'
+import { toBool, toDate } from '../db/database.js'
+import { RESET_TOKEN_MINUTES, resetLink, resetToken } from '../auth/password-reset.js'
 import type { OutboxRow, ReservationStatus, UserRow } from '../db/types.js'
 import { formatPrice } from '../catalog/catalog.service.js'
 import { buildIcs } from './ics.js'
@@ -80,6 +81,8 @@ export async function deliver(d: Delivery, id: number): Promise<DeliveryResult> 
   } catch (err) {
     return finishWithError(d, row, err)
   }
+  // A customer who has no address (any more): nothing to send, not a failure to retry.
+  if (mail && mail.to.trim() === '') mail = null
   if (!mail) {
     await db
       .updateTable('outbox')
@@ -289,6 +292,32 @@ async function buildEmail(d: Delivery, row: OutboxRow): Promise<OutgoingEmail | 
         to: props.customer.email,
         messageId,
         ...d.renderer.render('reservation_reminder', props),
+      }
+    }
+    case 'email.password_reset': {
+      const p = JSON.parse(row.payload) as OutboxMessages['email.password_reset']
+      const reset = await db
+        .selectFrom('password_reset_tokens')
+        .selectAll()
+        .where('id', '=', p.resetId)
+        .executeTakeFirst()
+      if (!reset || reset.used_at || toDate(reset.expires_at) <= d.ctx.now()) return null
+      const user = await db
+        .selectFrom('users')
+        .selectAll()
+        .where('id', '=', reset.user_id)
+        .executeTakeFirst()
+      // Only to the address the reset was asked for, of an account still active.
+      if (!user || !toBool(user.is_active) || user.email_key !== reset.email_key) return null
+      const token = resetToken(d.ctx.config.secretKey, reset.nonce)
+      return {
+        to: user.email,
+        messageId,
+        ...d.renderer.render('password_reset', {
+          user: person(user),
+          link: resetLink(d.ctx.config.publicUrl, token),
+          validMinutes: RESET_TOKEN_MINUTES,
+        }),
       }
     }
     default:

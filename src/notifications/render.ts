@@ -23,6 +23,7 @@ export type EmailName =
   | 'reservation_completed'
   | 'reservation_no_show'
   | 'reservation_reminder'
+  | 'password_reset'
 
 export const EMAIL_NAMES: readonly EmailName[] = [
   'welcome',
@@ -32,6 +33,7 @@ export const EMAIL_NAMES: readonly EmailName[] = [
   'reservation_completed',
   'reservation_no_show',
   'reservation_reminder',
+  'password_reset',
 ]
 
 export interface PersonView {
@@ -67,6 +69,8 @@ export interface EmailProps {
   reservation_completed: ReservationEmailProps
   reservation_no_show: ReservationEmailProps
   reservation_reminder: ReservationEmailProps
+  /** `link` opens the page that sets the new password; it works for `validMinutes`. */
+  password_reset: { user: PersonView; link: string; validMinutes: number }
 }
 
 export interface RenderedEmail {
@@ -257,6 +261,11 @@ const SAMPLE_PROPS: EmailProps = {
   reservation_completed: SAMPLE_RESERVATION,
   reservation_no_show: SAMPLE_RESERVATION,
   reservation_reminder: SAMPLE_RESERVATION,
+  password_reset: {
+    user: SAMPLE_PERSON,
+    link: 'https://book.example.com/reset-password?token=sample',
+    validMinutes: 60,
+  },
 }
 
 interface CompiledTemplate {

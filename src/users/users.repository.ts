@@ -3,6 +3,7 @@ import type { Executor } from '../db/database.js'
 import { toBool, toDate } from '../db/database.js'
 import type { UserTable } from '../db/types.js'
 import type { User } from './users.schemas.js'
+import { usernameKey } from './users.validation.js'
 
 export type UserRecord = Selectable<UserTable>
 
@@ -31,7 +32,7 @@ export async function findUserByLogin(
   db: Executor,
   login: string,
 ): Promise<UserRecord | undefined> {
-  const key = login.trim().toLowerCase()
+  const key = usernameKey(login)
   const rows = await db
     .selectFrom('users')
     .selectAll()
@@ -47,7 +48,7 @@ export async function usernameTaken(
   username: string,
   exceptId?: number,
 ): Promise<boolean> {
-  let q = db.selectFrom('users').select('id').where('username_key', '=', username.toLowerCase())
+  let q = db.selectFrom('users').select('id').where('username_key', '=', usernameKey(username))
   if (exceptId) q = q.where('id', '<>', exceptId)
   return (await q.executeTakeFirst()) !== undefined
 }

@@ -4,8 +4,15 @@ import type { AppContext } from '../context.js'
 import { adminOnly, authenticated, requireActor } from '../http/auth.js'
 import { paginate } from '../http/pagination.js'
 import { errorResponses, IdParams, paginated } from '../http/schemas.js'
-import { UpdateUserBody, User, UserListQuery } from './users.schemas.js'
-import { deleteUser, exportUser, getUser, listUsers, updateUser } from './users.service.js'
+import { CreateCustomerBody, UpdateUserBody, User, UserListQuery } from './users.schemas.js'
+import {
+  createCustomer,
+  deleteUser,
+  exportUser,
+  getUser,
+  listUsers,
+  updateUser,
+} from './users.service.js'
 
 const security = [{ bearerAuth: [] }]
 
@@ -27,6 +34,21 @@ export function usersRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         const { count, results } = await listUsers(ctx, req.query)
         return paginate(req, req.query, count, results)
       },
+    )
+    app.post(
+      '/api/users/',
+      {
+        schema: {
+          tags: ['users'],
+          summary: 'Add a customer without a password (admin or staff member)',
+          security,
+          body: CreateCustomerBody,
+          response: { 201: User, ...errorResponses },
+        },
+        onRequest: authenticated,
+      },
+      async (req, reply) =>
+        reply.code(201).send(await createCustomer(ctx, requireActor(req), req.body)),
     )
     app.get(
       '/api/users/me/export/',

@@ -37,6 +37,23 @@ export const UpdateUserBody = z
   .meta({ id: 'UpdateUser' })
 export type UpdateUserBody = z.infer<typeof UpdateUserBody>
 
+export const CreateCustomerBody = z
+  .object({
+    first_name: str,
+    last_name: str.optional(),
+    phone: str,
+    email: str.nullable().optional().meta({
+      description: 'Optional; without one no email is ever sent to this customer.',
+    }),
+    username: str.optional().meta({ description: 'Made from the name when left out.' }),
+  })
+  .meta({
+    id: 'CreateCustomer',
+    description:
+      'A customer the shop adds (walk-in, phone booking), without a password: they log in after setting one by a password reset.',
+  })
+export type CreateCustomerBody = z.infer<typeof CreateCustomerBody>
+
 export const UserListQuery = PageQuery.extend({
   search: z.string().max(200).optional(),
   is_staff_member: QueryBool.optional(),

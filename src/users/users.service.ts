@@ -1,8 +1,15 @@
+import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import type { AppContext } from '../context.js'
-import { inTransaction, toBool } from '../db/database.js'
+import { inTransaction, insertReturningId, isUniqueViolation, toBool } from '../db/database.js'
 import type { UserUpdate } from '../db/types.js'
-import { hashPassword, passwordProblems, verifyPassword } from '../auth/passwords.js'
+import {
+  boundPassword,
+  hashPassword,
+  passwordProblems,
+  unusablePassword,
+  verifyPassword,
+} from '../auth/passwords.js'
 import { revokeAllRefreshTokens } from '../auth/auth.service.js'
 import type { Actor } from '../http/auth.js'
 import { FieldErrors, Forbidden, NotFound, ValidationFailed } from '../http/errors.js'
@@ -17,8 +24,16 @@ import {
   usernameTaken,
 } from './users.repository.js'
 import type { UserRecord } from './users.repository.js'
-import type { UpdateUserBody, User, UserListQuery } from './users.schemas.js'
-import { checkEmail, checkName, checkPhone, checkUsername } from './users.validation.js'
+import type { CreateCustomerBody, UpdateUserBody, User, UserListQuery } from './users.schemas.js'
+import {
+  checkEmail,
+  checkName,
+  checkPhone,
+  checkUsername,
+  NO_EMAIL_KEY_PREFIX,
+  scriptsOf,
+  usernameKey,
+} from './users.validation.js'
 
 const ADMIN_FIELDS = ['is_admin', 'is_staff_member', 'is_active'] as const
 
@@ -97,7 +112,7 @@ export async function updateUser(
     const v = checkUsername(errors, body.username)
     if (v) {
       changes.username = v
-      changes.username_key = v.toLowerCase()
+      changes.username_key = usernameKey(v)
     }
   }
   if (body.email !== undefined) {
@@ -116,6 +131,8 @@ export async function updateUser(
     if (v !== undefined) changes.phone = v
   }
   for (const f of ADMIN_FIELDS) if (body[f] !== undefined) changes[f] = body[f]
+  // Bounded before anything compares or hashes it.
+  const newPassword = body.password === undefined ? undefined : boundPassword(errors, body.password)
   errors.throwIfAny()
 
   const now = ctx.now()
@@ -139,7 +156,7 @@ export async function updateUser(
           }
         }
       }
-      const problems = passwordProblems(body.password, {
+      const problems = passwordProblems(newPassword!, {
         username: changes.username ?? current.username,
         email: changes.email ?? current.email,
       })
@@ -154,7 +171,7 @@ export async function updateUser(
       )
     }
     errors.throwIfAny()
-    if (body.password !== undefined) changes.password = await hashPassword(body.password)
+    if (newPassword !== undefined) changes.password = await hashPassword(newPassword)
     if (Object.keys(changes).length > 0) {
       await trx.updateTable('users').set(changes).where('id', '=', id).execute()
     }
@@ -164,6 +181,91 @@ export async function updateUser(
     return (await findUserById(trx, id))!
   })
   return toUser(updated)
+}
+
+/**
+ * A customer the shop adds (admin or staff member): no password (unusable until a reset),
+ * email optional, username made from the name when left out. No welcome mail: they did not
+ * sign up, and cannot log in yet.
+ */
+export async function createCustomer(
+  ctx: AppContext,
+  actor: Actor,
+  body: CreateCustomerBody,
+): Promise<User> {
+  if (!actor.isAdmin && !actor.isStaff) throw Forbidden()
+  const errors = new FieldErrors()
+  const firstName = checkName(errors, 'first_name', body.first_name)
+  if (firstName === '' && !errors.fields.first_name)
+    errors.add('first_name', 'This field may not be blank.')
+  const lastName = checkName(errors, 'last_name', body.last_name)
+  const phone = checkPhone(errors, body.phone)
+  if (phone === '') errors.add('phone', 'This field may not be blank.')
+  const given = body.username === undefined ? undefined : checkUsername(errors, body.username)
+  const email = body.email == null || body.email.trim() === '' ? '' : checkEmail(errors, body.email)
+  errors.throwIfAny()
+
+  const now = ctx.now()
+  const password = unusablePassword()
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const id = await inTransaction(ctx.database, async (trx) => {
+        if (given && (await usernameTaken(trx, given)))
+          errors.add('username', 'A user with that username already exists.')
+        if (email && (await emailTaken(trx, email)))
+          errors.add('email', 'A user with that email already exists.')
+        errors.throwIfAny()
+        const username = given ?? (await freeUsername(trx, usernameBase(firstName, lastName)))
+        return insertReturningId(ctx.database.engine, trx, 'users', {
+          username,
+          username_key: usernameKey(username),
+          email: email!,
+          // No address: a unique key no address can equal (it has no '@').
+          email_key: email ? email.toLowerCase() : `${NO_EMAIL_KEY_PREFIX}${randomUUID()}`,
+          password,
+          first_name: firstName,
+          last_name: lastName,
+          phone: phone!,
+          is_admin: false,
+          is_staff_member: false,
+          is_active: true,
+          working_hours: null,
+          date_joined: now,
+          last_login: null,
+        })
+      })
+      return toUser((await findUserById(ctx.database.db, id))!)
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err
+      // A made-up name taken meanwhile by a concurrent request: pick again.
+      if (!given && attempt < 3) continue
+      throw FieldErrors.single(
+        given ? 'username' : 'email',
+        'A user with that username or email already exists.',
+      )
+    }
+  }
+}
+
+/** `ana.lee` from "Ana Lee": the name's letters and digits (NFKC, lower case), else `customer`. */
+export function usernameBase(firstName: string, lastName: string): string {
+  const base = `${firstName} ${lastName}`
+    .normalize('NFKC')
+    .toLowerCase()
+    .trim()
+    .replace(/\s+/g, '.')
+    .replace(/[^\p{L}\p{N}@.+\-_]/gu, '')
+    .replace(/\.{2,}/g, '.')
+    .replace(/^[.]+|[.]+$/g, '')
+    .slice(0, 140)
+  return base === '' || scriptsOf(base).length > 1 ? 'customer' : base
+}
+
+/** The base, or the base with the lowest free number after it (`ana.lee2`). */
+async function freeUsername(trx: Parameters<typeof usernameTaken>[0], base: string) {
+  if (!(await usernameTaken(trx, base))) return base
+  for (let n = 2; n < 50; n++) if (!(await usernameTaken(trx, `${base}${n}`))) return `${base}${n}`
+  return `${base}.${randomUUID().slice(0, 8)}`
 }
 
 export async function deleteUser(ctx: AppContext, actor: Actor, id: number): Promise<void> {

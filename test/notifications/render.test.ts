@@ -59,6 +59,11 @@ const propsFor: { [N in EmailName]: EmailProps[N] } = {
   reservation_completed: reservationProps({ status: 'completed' }),
   reservation_no_show: reservationProps({ status: 'no_show' }),
   reservation_reminder: reservationProps(),
+  password_reset: {
+    user: customer,
+    link: 'https://book.fade.test/reset-password?token=abc&x=<b>',
+    validMinutes: 60,
+  },
 }
 
 const renderer = createRenderer({ timezone: 'Europe/Sofia', shopName: 'Fade & Co' })

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { DbEngine } from '../../config.js'
 import * as m0001 from './0001_initial.js'
+import * as m0002 from './0002_password_reset_tokens.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyDb = Kysely<any>
@@ -16,5 +17,6 @@ export interface EngineMigration {
  */
 export const migrations: Record<string, EngineMigration> = {
   '0001_initial': m0001,
+  '0002_password_reset_tokens': m0002,
   // makemigration: new entries above this line
 }
