@@ -154,15 +154,26 @@ export function weekToForm(week: Week): DayForm[] {
 
 /* ---- the day in the shop's zone ---- */
 
-/** Minutes from the shop's midnight of `date` to the instant (may be < 0 or > 1440). */
+/**
+ * Where an instant falls on the grid of `date`: its wall-clock minutes in the shop's zone (what
+ * the axis and the opening hours speak), plus 1440 a day for the next day (or minus, before).
+ */
 export function minutesInto(date: string, iso: string, zone: string): number {
-  const midnight = DateTime.fromISO(date, { zone }).startOf('day')
-  return Math.round(DateTime.fromISO(iso).diff(midnight, 'minutes').minutes)
+  const d = DateTime.fromISO(iso, { zone })
+  const days = Math.round(
+    d.startOf('day').diff(DateTime.fromISO(date, { zone }).startOf('day'), 'days').days,
+  )
+  return days * 24 * 60 + d.hour * 60 + d.minute
 }
 
-/** The instant `minutes` after the shop's midnight of `date`, as ISO with the shop's offset. */
+/** The instant at wall-clock `minutes` of the shop's `date`, as ISO with the shop's offset. */
 export function atMinutes(date: string, minutes: number, zone: string): string {
-  return DateTime.fromISO(date, { zone }).startOf('day').plus({ minutes }).toISO()!
+  const days = Math.floor(minutes / (24 * 60))
+  const rest = minutes - days * 24 * 60
+  return DateTime.fromISO(date, { zone })
+    .plus({ days })
+    .set({ hour: Math.floor(rest / 60), minute: rest % 60, second: 0, millisecond: 0 })
+    .toISO()!
 }
 
 export function addDays(date: string, n: number, zone: string): string {
