@@ -4,6 +4,7 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query'
 import { RouterProvider } from '@tanstack/react-router'
 import { Problem } from './api/client'
 import { restore } from './auth'
+import { servicesQuery, shopQuery, staffQuery } from './data'
 import { router } from './routes'
 import './styles.css'
 
@@ -17,12 +18,19 @@ const queryClient = new QueryClient({
   },
 })
 
+// What every page needs, asked for at once rather than one after the other as React renders.
+void queryClient.prefetchQuery(servicesQuery)
+void queryClient.prefetchQuery(staffQuery)
 void restore()
 
-createRoot(document.getElementById('root')!).render(
-  <StrictMode>
-    <QueryClientProvider client={queryClient}>
-      <RouterProvider router={router} context={{ queryClient }} />
-    </QueryClientProvider>
-  </StrictMode>,
+// The first render waits for the shop (its zone, its name) instead of suspending on it: a
+// suspended tree is revealed late (React throttles fallbacks), which a slow phone feels.
+void queryClient.prefetchQuery(shopQuery).finally(() =>
+  createRoot(document.getElementById('root')!).render(
+    <StrictMode>
+      <QueryClientProvider client={queryClient}>
+        <RouterProvider router={router} context={{ queryClient }} />
+      </QueryClientProvider>
+    </StrictMode>,
+  ),
 )

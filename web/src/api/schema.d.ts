@@ -388,6 +388,113 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/password/reset/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Email a password reset link; the same 204 whether or not an account has the address */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PasswordResetRequestInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": null;
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/password/reset/confirm/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Set a new password with a reset link's token; ends every login of the account */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PasswordResetConfirmInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": null;
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/me/": {
         parameters: {
             query?: never;
@@ -511,7 +618,67 @@ export interface paths {
             };
         };
         put?: never;
-        post?: never;
+        /** Add a customer without a password (admin or staff member) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CreateCustomerInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["User"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ValidationError"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -2382,6 +2549,16 @@ export interface components {
             is_staff_member?: boolean;
             is_active?: boolean;
         };
+        /** @description A customer the shop adds (walk-in, phone booking), without a password: they log in after setting one by a password reset. */
+        CreateCustomerInput: {
+            first_name: string;
+            last_name?: string;
+            phone: string;
+            /** @description Optional; without one no email is ever sent to this customer. */
+            email?: string | null;
+            /** @description Made from the name when left out. */
+            username?: string;
+        };
         RegisterRequestInput: {
             username: string;
             email: string;
@@ -2397,6 +2574,14 @@ export interface components {
         RefreshRequestInput: {
             /** @description Required unless the request carries the refresh cookie (cookie mode). */
             refresh?: string;
+        };
+        PasswordResetRequestInput: {
+            email: string;
+        };
+        PasswordResetConfirmInput: {
+            /** @description The token from the reset link in the email. */
+            token: string;
+            password: string;
         };
         ServiceInput: {
             id: number;
@@ -2608,6 +2793,16 @@ export interface components {
             is_staff_member?: boolean;
             is_active?: boolean;
         };
+        /** @description A customer the shop adds (walk-in, phone booking), without a password: they log in after setting one by a password reset. */
+        CreateCustomer: {
+            first_name: string;
+            last_name?: string;
+            phone: string;
+            /** @description Optional; without one no email is ever sent to this customer. */
+            email?: string | null;
+            /** @description Made from the name when left out. */
+            username?: string;
+        };
         RegisterRequest: {
             username: string;
             email: string;
@@ -2623,6 +2818,14 @@ export interface components {
         RefreshRequest: {
             /** @description Required unless the request carries the refresh cookie (cookie mode). */
             refresh?: string;
+        };
+        PasswordResetRequest: {
+            email: string;
+        };
+        PasswordResetConfirm: {
+            /** @description The token from the reset link in the email. */
+            token: string;
+            password: string;
         };
         Service: {
             id: number;

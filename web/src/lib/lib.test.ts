@@ -13,6 +13,13 @@ describe('times in the shop zone', () => {
     expect(longDay('2026-12-08T22:30:00Z', zone)).toBe('Wednesday 9 December')
     expect(zoneLabel(zone, new Date('2026-12-08T00:00:00Z'))).toBe('Europe/Sofia (UTC+2)')
     expect(zoneLabel('UTC', new Date('2026-12-08T00:00:00Z'))).toBe('UTC')
+    expect(zoneLabel(zone, new Date('2026-07-08T00:00:00Z'))).toBe('Europe/Sofia (UTC+3)')
+    expect(zoneLabel('America/St_Johns', new Date('2026-12-08T00:00:00Z'))).toBe(
+      'America/St_Johns (UTC−3:30)',
+    )
+    expect(zoneLabel('Asia/Kolkata', new Date('2026-12-08T00:00:00Z'))).toBe(
+      'Asia/Kolkata (UTC+5:30)',
+    )
   })
 
   it('groups slots into morning, afternoon and evening by the shop clock', () => {
@@ -33,7 +40,12 @@ describe('times in the shop zone', () => {
     ])
   })
 
-  it('counts days from the shop date, across a DST change', () => {
+  it('counts days from the shop date, across a DST change and a month end', () => {
+    expect(shopDays(zone, new Date('2026-12-30T12:00:00Z'), 1, 3)).toEqual([
+      '2026-12-31',
+      '2027-01-01',
+      '2027-01-02',
+    ])
     // 23:30Z on 7 Dec is already 8 Dec in Sofia.
     expect(shopDays(zone, new Date('2026-12-07T23:30:00Z'), 0, 2)).toEqual([
       '2026-12-08',

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState } from 'react'
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { useQueries, useQuery, useQueryClient } from '@tanstack/react-query'
 import { Link, useNavigate } from '@tanstack/react-router'
 import { api, newKey, Problem } from '../api/client'
@@ -314,31 +314,52 @@ function TimeStep({ search, service }: { search: BookSearch; service: Service })
           {picked?.error && <ErrorText error={picked.error} />}
           {!picked?.data && !picked?.error && <Loading what="free times" />}
           {picked?.data && picked.data.slots.length === 0 && <p>No free times on this day.</p>}
-          {picked?.data &&
-            groupByDayPart(picked.data.slots, shop.timezone).map((g) => (
-              <div key={g.part} className="slot-group">
-                <h4 id={`part-${g.part}`}>{g.label}</h4>
-                <ul aria-labelledby={`part-${g.part}`}>
-                  {g.slots.map((s) => (
-                    <li key={s.start_time}>
-                      <button
-                        type="button"
-                        className="slot"
-                        aria-label={`${when(s.start_time, shop.timezone)}, ${barberLabel}`}
-                        onClick={() => pickSlot(s)}
-                      >
-                        {timeOfDay(s.start_time, shop.timezone)}
-                      </button>
-                    </li>
-                  ))}
-                </ul>
-              </div>
-            ))}
+          {picked?.data && (
+            <SlotList
+              slots={picked.data.slots}
+              zone={shop.timezone}
+              barberLabel={barberLabel}
+              onPick={pickSlot}
+            />
+          )}
         </div>
       )}
     </section>
   )
 }
+
+/** The free times of one day, grouped; rendered again only when they change. */
+const SlotList = memo(function SlotList({
+  slots,
+  zone,
+  barberLabel,
+  onPick,
+}: {
+  slots: Slot[]
+  zone: string
+  barberLabel: string
+  onPick: (slot: Slot) => void
+}) {
+  return groupByDayPart(slots, zone).map((g) => (
+    <div key={g.part} className="slot-group">
+      <h4 id={`part-${g.part}`}>{g.label}</h4>
+      <ul aria-labelledby={`part-${g.part}`}>
+        {g.slots.map((s) => (
+          <li key={s.start_time}>
+            <button
+              type="button"
+              className="slot"
+              aria-label={`${when(s.start_time, zone)}, ${barberLabel}`}
+              onClick={() => onPick(s)}
+            >
+              {timeOfDay(s.start_time, zone)}
+            </button>
+          </li>
+        ))}
+      </ul>
+    </div>
+  ))
+})
 
 function ReviewStep({
   search,
