@@ -1,11 +1,10 @@
-import { Suspense } from 'react'
+import { lazy, Suspense } from 'react'
 import type { QueryClient } from '@tanstack/react-query'
 import { useSuspenseQuery } from '@tanstack/react-query'
 import {
   createRootRouteWithContext,
   createRoute,
   createRouter,
-  lazyRouteComponent,
   Link,
   Outlet,
   useRouterState,
@@ -146,7 +145,7 @@ const consoleRoute = createRoute({
   path: '/console/$',
   validateSearch: (s: Record<string, unknown>): Record<string, string | undefined> =>
     Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v == null ? undefined : String(v)])),
-  component: lazyRouteComponent(() => import('./console/Console')),
+  component: lazy(() => import('./console/Console')),
 })
 
 const routeTree = rootRoute.addChildren([

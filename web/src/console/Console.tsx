@@ -1,24 +1,25 @@
-import { Suspense, lazy, useEffect, useRef, useState } from 'react'
+import { Suspense, useEffect, useRef, useState } from 'react'
 import type { FormEvent, ReactNode } from 'react'
 import { Link, useNavigate, useParams, useSearch } from '@tanstack/react-router'
 import { signIn, signOut, useSession } from '../auth'
 import { useShop } from '../data'
 import { ErrorText, Field, Loading } from '../ui'
 import { DayView } from './DayView'
-import './console.css'
+// Linked rather than imported: the booking page's chunk then needs no CSS preloading helper.
+import cssHref from './console.css?url'
 
 /*
  * The shop's console (/console/…): its own chunk and its own small route table under the
  * /console/$ splat, so the booking page's bundle does not grow.
  */
 
-const Reservations = lazy(() => import('./Reservations'))
-const Customers = lazy(() => import('./Customers'))
-const Barbers = lazy(() => import('./Barbers'))
-const Services = lazy(() => import('./Services'))
-const TimeOffPage = lazy(() => import('./TimeOff'))
-const Emails = lazy(() => import('./Emails'))
-const Dashboard = lazy(() => import('./Dashboard'))
+import Reservations from './Reservations'
+import Customers from './Customers'
+import Barbers from './Barbers'
+import Services from './Services'
+import TimeOffPage from './TimeOff'
+import Emails from './Emails'
+import Dashboard from './Dashboard'
 
 export type Search = Record<string, string | undefined>
 
@@ -91,6 +92,7 @@ export default function ConsolePage() {
   const screen = screens.find((s) => s.path === first)
   return (
     <div className="console">
+      <link rel="stylesheet" href={cssHref} precedence="console" />
       <a className="skip" href="#console-main">
         Skip to content
       </a>
