@@ -346,56 +346,33 @@ function DayList({
   const sorted = [...rows].sort((a, b) => a.start_time.localeCompare(b.start_time))
   if (sorted.length === 0) return <p>No bookings this day.</p>
   return (
-    <table className="table day-list">
-      <caption>Bookings of the day, in time order</caption>
-      <thead>
-        <tr>
-          <th scope="col">Time</th>
-          <th scope="col">Barber</th>
-          <th scope="col">Customer</th>
-          <th scope="col">Service</th>
-          <th scope="col">Status</th>
-          <th scope="col">
-            <span className="sr-only">Open</span>
-          </th>
-        </tr>
-      </thead>
-      <tbody>
-        {sorted.map((r) => {
-          const p = people.get(r.customer)
-          return (
-            <tr key={r.id}>
-              <td>
-                {timeOfDay(r.start_time, zone)}–{timeOfDay(r.end_time, zone)}
-              </td>
-              <td>{columns.find((c) => c.staff === (r.staff ?? null))?.name ?? 'No barber'}</td>
-              <td>
-                {personName(p)}
-                {p?.phone && (
-                  <>
-                    <br />
-                    <a href={`tel:${p.phone}`}>{p.phone}</a>
-                  </>
-                )}
-              </td>
-              <td>{(r.service && services.get(r.service)?.name) ?? '—'}</td>
-              <td>
-                <StatusBadge status={r.status} />
-              </td>
-              <td>
-                <button
-                  type="button"
-                  onClick={() => onOpen(r.id)}
-                  aria-label={`Open ${bookingLabel(r, zone, p, r.service ? services.get(r.service) : undefined)}`}
-                >
-                  Open
-                </button>
-              </td>
-            </tr>
-          )
-        })}
-      </tbody>
-    </table>
+    <ol className="day-list" aria-label="Bookings of the day">
+      {sorted.map((r) => {
+        const p = people.get(r.customer)
+        const service = r.service ? services.get(r.service) : undefined
+        return (
+          <li key={r.id} className={`day-item st-${r.status}`}>
+            <span className="b-time">
+              {timeOfDay(r.start_time, zone)}–{timeOfDay(r.end_time, zone)}
+            </span>
+            <span>{personName(p)}</span>
+            {p?.phone && <a href={`tel:${p.phone}`}>{p.phone}</a>}
+            <span>{service?.name ?? 'No service'}</span>
+            <span>
+              with {columns.find((c) => c.staff === (r.staff ?? null))?.name ?? 'no barber'}
+            </span>
+            <StatusBadge status={r.status} />
+            <button
+              type="button"
+              onClick={() => onOpen(r.id)}
+              aria-label={`Open ${bookingLabel(r, zone, p, service)}`}
+            >
+              Open
+            </button>
+          </li>
+        )
+      })}
+    </ol>
   )
 }
 
