@@ -229,6 +229,7 @@ test.describe('desktop and tablet', () => {
     await expect(byStatus.getByRole('row', { name: /Completed/ })).toContainText('1')
     await expect(page.getByText('Revenue, completed')).toContainText('25.00')
     await expectAccessible(page, 'console dashboard')
+    await shot(page, 'console-dashboard')
   })
 
   test('every console screen is axe-clean, on a desktop and a tablet', async ({ page }) => {
@@ -303,6 +304,49 @@ test.describe('desktop and tablet', () => {
     await expect(page.getByRole('heading', { name: 'Emails' })).toBeVisible()
   })
 
+  test('two people on one booking: the second is told it changed (412) and sees it reloaded', async ({
+    page,
+  }) => {
+    const date = shopDay(26)
+    const [niko] = seed().barbers as [number]
+    const customer = await registerCustomer()
+    const r = await book(customer, niko, date, '15:00')
+    await asOwner(page, `/console/?date=${date}`)
+    await block(page, /^15:00–15:30, Api Customer/).click()
+    const dialog = page.getByRole('dialog')
+    await expect(dialog.getByRole('button', { name: 'Confirm', exact: true })).toBeVisible()
+    // Someone else confirms it meanwhile.
+    await api('PATCH', `/api/reservations/${r.id}/`, { status: 'confirmed' }, seed().adminToken)
+    await dialog.getByRole('button', { name: 'Confirm', exact: true }).click()
+    await expect(dialog.getByRole('alert')).toContainText('Someone else changed this booking')
+    await expect(dialog.locator('.badge')).toHaveText('Confirmed')
+    await expect(dialog.getByRole('button', { name: 'Complete', exact: true })).toBeVisible()
+  })
+
+  test('the grid works from the keyboard: arrows between free times, Enter books there', async ({
+    page,
+  }) => {
+    const date = shopDay(27)
+    await asOwner(page, `/console/?date=${date}`)
+    const first = page.getByRole('button', { name: 'New booking with Niko Petrov at 00:00' })
+    await first.focus()
+    await page.keyboard.press('ArrowDown')
+    await page.keyboard.press('ArrowDown')
+    await page.keyboard.press('ArrowRight')
+    await expect(
+      page.getByRole('button', { name: 'New booking with Maria Ivanova at 01:00' }),
+    ).toBeFocused()
+    await page.keyboard.press('Enter')
+    const dialog = page.getByRole('dialog')
+    await expect(dialog.getByLabel('Time')).toHaveValue(String(60))
+    await expect(dialog.getByLabel('Barber')).toHaveValue(String(seed().barbers[1]))
+    await page.keyboard.press('Escape')
+    await expect(dialog).toHaveCount(0)
+    await expect(
+      page.getByRole('button', { name: 'New booking with Maria Ivanova at 01:00' }),
+    ).toBeFocused()
+  })
+
   test('a barber sees only their own column and their own bookings', async ({ page }) => {
     const date = shopDay(23)
     const [niko] = seed().barbers as [number]
@@ -332,7 +376,7 @@ test.describe('desktop and tablet', () => {
     page,
   }) => {
     const customer = await registerCustomer()
-    await page.goto('/console/')
+    await page.goto('/console')
     await page.getByLabel('Username or email').fill(customer.email)
     await page.getByLabel('Password').fill(PASSWORD)
     await page.getByRole('button', { name: 'Sign in' }).click()
