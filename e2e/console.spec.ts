@@ -459,6 +459,7 @@ test.describe('desktop and tablet', () => {
       date,
     )
     await expect(page.locator('.col')).toHaveCount(10)
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur())
     await shot(page, 'console-day')
     // Resource timing of the (fulfilled) answers; without it, from the date picked.
     const ms = Math.round(rendered - (Number.isFinite(arrived) ? arrived : picked))

@@ -1,4 +1,4 @@
-import { memo, useCallback, useMemo, useRef, useState } from 'react'
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import type { KeyboardEvent, PointerEvent as ReactPointerEvent } from 'react'
 import { useQuery, useQueryClient } from '@tanstack/react-query'
 import type { Reservation, Service } from '../api/client'
@@ -21,7 +21,17 @@ import {
   usePeople,
 } from './data'
 import type { Person, TimeOff } from './data'
-import { addDays, atMinutes, clock, dayBounds, gaps, minutesInto, parseHours, todayIn } from './lib'
+import {
+  addDays,
+  atMinutes,
+  clock,
+  dayBounds,
+  gaps,
+  minutesInto,
+  parseHours,
+  todayIn,
+  weekdayOf,
+} from './lib'
 import type { Range } from './lib'
 import { BlockTimeDialog, NewBookingDialog } from './NewBooking'
 import { Legend, refusal, StatusBadge } from './parts'
@@ -392,7 +402,7 @@ function DayGrid({
   bounds,
   columns,
   rows,
-  open,
+  open: open_,
   off,
   people,
   services,
@@ -451,8 +461,20 @@ function DayGrid({
     return by
   }, [columns, rows, date, zone, services])
 
+  // A new day opens at its first booking (or at opening time), not at midnight of a 24-hour shop.
+  const scroller = useRef<HTMLDivElement>(null)
+  const scrolledFor = useRef('')
+  useEffect(() => {
+    if (scrolledFor.current === date || !scroller.current) return
+    scrolledFor.current = date
+    const starts = [...placed.values()].flat().map((p) => p.start)
+    const open = (open_[weekdayOf(date)] ?? [])[0]?.start ?? bounds.start
+    const first = starts.length ? Math.min(...starts) : open
+    scroller.current.scrollTop = Math.max(0, y(first - slot))
+  })
+
   const weekday = (new Date(`${date}T12:00:00Z`).getUTCDay() + 6) % 7
-  const closed = gaps(bounds.start, bounds.end, open[weekday] ?? [])
+  const closed = gaps(bounds.start, bounds.end, open_[weekday] ?? [])
 
   function onKey(e: KeyboardEvent<HTMLDivElement>) {
     const t = e.target as HTMLElement
@@ -519,7 +541,7 @@ function DayGrid({
   }
 
   return (
-    <div className="grid-scroll">
+    <div className="grid-scroll" ref={scroller}>
       <div className="daygrid" ref={gridRef} onKeyDown={onKey} data-columns={columns.length}>
         <div className="axis" aria-hidden="true">
           <div className="col-head">&nbsp;</div>

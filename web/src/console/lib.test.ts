@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { parseHours as serverParseHours } from '../../../src/shop/hours'
 import {
+  addDays,
   atMinutes,
   checkWeekForm,
   dayBounds,
@@ -9,6 +10,7 @@ import {
   minutesInto,
   parseHours,
   toCsv,
+  todayIn,
   weekToForm,
 } from './lib'
 
@@ -73,6 +75,12 @@ describe('the day grid in the shop zone', () => {
     // An end on the next day is past 24:00 on this day's grid.
     expect(minutesInto('2026-12-08', '2026-12-08T22:30:00Z', zone)).toBe(24 * 60 + 30)
     expect(atMinutes('2026-12-08', 24 * 60 + 30, zone)).toBe('2026-12-09T00:30:00.000+02:00')
+    expect(atMinutes('2026-12-08', 600, 'America/New_York')).toBe('2026-12-08T10:00:00.000-05:00')
+    expect(atMinutes('2026-07-08', 600, zone)).toBe('2026-07-08T10:00:00.000+03:00')
+    // 22:30 UTC on the 8th is already the 9th in Sofia.
+    expect(todayIn(zone, new Date('2026-12-08T22:30:00Z'))).toBe('2026-12-09')
+    expect(addDays('2026-12-31', 1)).toBe('2027-01-01')
+    expect(addDays('2026-03-29', -1)).toBe('2026-03-28')
   })
   it('bounds the rows by the day hours, stretched to bookings outside them', () => {
     const hours = parseHours('mon-fri 09:00-19:00; sat 10:00-14:00')

@@ -1,5 +1,3 @@
-import { DateTime } from 'luxon'
-
 /*
  * The console's pure logic: weekly hours in the API's syntax (OPENING_HOURS), the day grid's
  * geometry in the shop's zone, and CSV. Kept free of React so it is unit-tested.
@@ -154,39 +152,78 @@ export function weekToForm(week: Week): DayForm[] {
 
 /* ---- the day in the shop's zone ---- */
 
+/*
+ * Zone arithmetic with Intl alone (as web/src/lib/time.ts does): Luxon would add 20 KB gzipped
+ * to the console's chunk for these five functions.
+ */
+const partsFormat = new Map<string, Intl.DateTimeFormat>()
+/** The wall clock of an instant in the zone: [year, month, day, hour, minute]. */
+function wall(ms: number, zone: string): [number, number, number, number, number] {
+  let f = partsFormat.get(zone)
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+    })
+    partsFormat.set(zone, f)
+  }
+  const p = f.formatToParts(new Date(ms))
+  const n = (t: string) => Number(p.find((x) => x.type === t)?.value)
+  return [n('year'), n('month'), n('day'), n('hour') % 24, n('minute')]
+}
+
+/** Minutes the zone is ahead of UTC at an instant. */
+function offsetAt(ms: number, zone: string): number {
+  const [y, mo, d, h, mi] = wall(ms, zone)
+  return Math.round((Date.UTC(y, mo - 1, d, h, mi) - Math.floor(ms / 60_000) * 60_000) / 60_000)
+}
+
+/** Days between two calendar dates (yyyy-mm-dd). */
+function dayNumber(date: string): number {
+  return Math.round(Date.parse(`${date}T00:00:00Z`) / 86_400_000)
+}
+
+const pad = (n: number) => String(n).padStart(2, '0')
+
 /**
  * Where an instant falls on the grid of `date`: its wall-clock minutes in the shop's zone (what
  * the axis and the opening hours speak), plus 1440 a day for the next day (or minus, before).
  */
 export function minutesInto(date: string, iso: string, zone: string): number {
-  const d = DateTime.fromISO(iso, { zone })
-  const days = Math.round(
-    d.startOf('day').diff(DateTime.fromISO(date, { zone }).startOf('day'), 'days').days,
-  )
-  return days * 24 * 60 + d.hour * 60 + d.minute
+  const [y, mo, d, h, mi] = wall(Date.parse(iso), zone)
+  const days = dayNumber(`${y}-${pad(mo)}-${pad(d)}`) - dayNumber(date)
+  return days * 24 * 60 + h * 60 + mi
 }
 
 /** The instant at wall-clock `minutes` of the shop's `date`, as ISO with the shop's offset. */
 export function atMinutes(date: string, minutes: number, zone: string): string {
-  const days = Math.floor(minutes / (24 * 60))
-  const rest = minutes - days * 24 * 60
-  return DateTime.fromISO(date, { zone })
-    .plus({ days })
-    .set({ hour: Math.floor(rest / 60), minute: rest % 60, second: 0, millisecond: 0 })
-    .toISO()!
+  const asUtc = Date.parse(`${date}T00:00:00Z`) + minutes * 60_000
+  // The offset at the guess, then at the instant it gives (right on both sides of a DST change).
+  let at = asUtc - offsetAt(asUtc, zone) * 60_000
+  at = asUtc - offsetAt(at, zone) * 60_000
+  const off = offsetAt(at, zone)
+  const [y, mo, d, h, mi] = wall(at, zone)
+  const sign = off < 0 ? '-' : '+'
+  return `${y}-${pad(mo)}-${pad(d)}T${pad(h)}:${pad(mi)}:00.000${sign}${pad(Math.floor(Math.abs(off) / 60))}:${pad(Math.abs(off) % 60)}`
 }
 
-export function addDays(date: string, n: number, zone: string): string {
-  return DateTime.fromISO(date, { zone }).plus({ days: n }).toISODate()!
+export function addDays(date: string, n: number, _zone?: string): string {
+  return new Date(Date.parse(`${date}T12:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10)
 }
 
 export function todayIn(zone: string, now = new Date()): string {
-  return DateTime.fromJSDate(now, { zone }).toISODate()!
+  const [y, mo, d] = wall(now.getTime(), zone)
+  return `${y}-${pad(mo)}-${pad(d)}`
 }
 
 /** 0 = Monday for a yyyy-mm-dd date. */
 export function weekdayOf(date: string): number {
-  return DateTime.fromISO(date).weekday - 1
+  return (new Date(`${date}T12:00:00Z`).getUTCDay() + 6) % 7
 }
 
 /**
