@@ -364,6 +364,11 @@ test.describe('desktop and tablet', () => {
     await expect(nav.getByRole('link', { name: 'Services' })).toHaveCount(0)
     await expect(nav.getByRole('link', { name: 'Failed emails' })).toHaveCount(0)
     await expectAccessible(page, 'console day (barber)')
+    await page.getByRole('button', { name: 'Week' }).click()
+    await expect(page.getByRole('heading', { name: /^Vera Console: week of/ })).toBeVisible()
+    await expect(page.getByRole('button', { name: /^Open .* 11:00, Api Customer/ })).toHaveCount(1)
+    await expectAccessible(page, 'console week (barber)')
+    await page.getByRole('button', { name: 'Grid' }).click()
     await page.goto(`/console/reservations?from=${date}&to=${date}`)
     await expect(page.getByRole('status').filter({ hasText: '1 reservation match.' })).toBeVisible()
     // Their own hours, the same form.

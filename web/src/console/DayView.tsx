@@ -34,6 +34,7 @@ import {
 } from './lib'
 import type { Range } from './lib'
 import { BlockTimeDialog, NewBookingDialog } from './NewBooking'
+import { WeekView } from './Week'
 import { Legend, refusal, StatusBadge } from './parts'
 
 /** Pixels per slot row. */
@@ -90,7 +91,8 @@ export function DayView({ search }: { search: Search }) {
   const qc = useQueryClient()
   const isAdmin = !!user?.is_admin
   const date = search.date && /^\d{4}-\d{2}-\d{2}$/.test(search.date) ? search.date : todayIn(zone)
-  const view = search.view === 'list' ? 'list' : 'grid'
+  const view = search.view === 'list' || search.view === 'week' ? search.view : 'grid'
+  const step = view === 'week' ? 7 : 1
   const setSearch = (next: Search) => go('', { ...search, ...next }, true)
 
   const hours = useMemo(() => parseHours(shop.opening_hours), [shop.opening_hours])
@@ -194,6 +196,10 @@ export function DayView({ search }: { search: Search }) {
     [],
   )
 
+  const weekBarber =
+    columns.find((c) => c.key === search.barber && c.staff !== null) ??
+    columns.find((c) => c.staff !== null)
+
   if (!user) return null
   const loading = day.isPending || services.isPending || (isAdmin && barbers.isPending)
   const opened = (day.data ?? []).find((r) => r.id === openId)
@@ -208,14 +214,14 @@ export function DayView({ search }: { search: Search }) {
         <p className="hint">Times in the shop&apos;s zone, {zoneLabel(zone, new Date())}.</p>
       </div>
       <div className="toolbar" role="group" aria-label="Day">
-        <button type="button" onClick={() => setSearch({ date: addDays(date, -1, zone) })}>
-          ← Previous day
+        <button type="button" onClick={() => setSearch({ date: addDays(date, -step, zone) })}>
+          ← Previous {view === 'week' ? 'week' : 'day'}
         </button>
         <button type="button" onClick={() => setSearch({ date: todayIn(zone) })}>
           Today
         </button>
-        <button type="button" onClick={() => setSearch({ date: addDays(date, 1, zone) })}>
-          Next day →
+        <button type="button" onClick={() => setSearch({ date: addDays(date, step, zone) })}>
+          Next {view === 'week' ? 'week' : 'day'} →
         </button>
         <label className="inline">
           Date{' '}
@@ -242,6 +248,30 @@ export function DayView({ search }: { search: Search }) {
         </button>
         <button
           type="button"
+          aria-pressed={view === 'week'}
+          onClick={() => setSearch({ view: 'week' })}
+        >
+          Week
+        </button>
+        {view === 'week' && isAdmin && (
+          <label className="inline">
+            Barber{' '}
+            <select
+              value={weekBarber?.key ?? ''}
+              onChange={(e) => setSearch({ barber: e.target.value })}
+            >
+              {columns
+                .filter((c) => c.staff !== null)
+                .map((c) => (
+                  <option key={c.key} value={c.key}>
+                    {c.name}
+                  </option>
+                ))}
+            </select>
+          </label>
+        )}
+        <button
+          type="button"
           className="accent"
           onClick={() => setNewAt({ staff: columns[0]?.staff ?? null, minutes: bounds.start })}
         >
@@ -263,6 +293,12 @@ export function DayView({ search }: { search: Search }) {
       {day.error && <ErrorText error={day.error} />}
       {loading ? (
         <Loading what="the day" />
+      ) : view === 'week' ? (
+        weekBarber ? (
+          <WeekView date={date} barber={weekBarber} columns={columns} services={serviceById} />
+        ) : (
+          <p>No barber to show.</p>
+        )
       ) : view === 'list' ? (
         <DayList
           rows={mine}
