@@ -131,6 +131,10 @@ test.describe('desktop and tablet', () => {
 
     // A phone booking for a walk-in: an empty cell, a name and a phone.
     await page.goto(`/console/?date=${date}`)
+    // Bora's own hours are drawn as bands where Bora does not work.
+    await expect(
+      page.getByRole('region', { name: 'Bora Console' }).getByText('Not working').first(),
+    ).toBeAttached()
     await page.getByRole('button', { name: 'New booking with Niko Petrov at 10:00' }).click()
     const nb = page.getByRole('dialog')
     await expect(nb.getByLabel('Barber')).toHaveValue(String(niko))

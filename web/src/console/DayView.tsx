@@ -1,6 +1,6 @@
 import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import type { KeyboardEvent, PointerEvent as ReactPointerEvent } from 'react'
-import { useQuery, useQueryClient } from '@tanstack/react-query'
+import { useQueries, useQuery, useQueryClient } from '@tanstack/react-query'
 import type { Reservation, Service } from '../api/client'
 import { useSession } from '../auth'
 import { staffName, useShop } from '../data'
@@ -16,6 +16,7 @@ import {
   getReservation,
   patchReservation,
   personName,
+  raw,
   STATUS_LABEL,
   timeOffQuery,
   usePeople,
@@ -27,6 +28,7 @@ import {
   clock,
   dayBounds,
   gaps,
+  intersect,
   minutesInto,
   parseHours,
   todayIn,
@@ -196,6 +198,31 @@ export function DayView({ search }: { search: Search }) {
     [],
   )
 
+  // Each barber's own weekly hours (null: the shop's), for the bands where they do not work.
+  const barberHours = useQueries({
+    queries: columns
+      .filter((c) => c.staff !== null)
+      .map((c) => ({
+        queryKey: ['console', 'hours', c.staff],
+        queryFn: async () =>
+          (await raw<{ hours: string | null }>('GET', `/api/staff/${c.staff}/hours/`)).data,
+        staleTime: 60_000,
+      })),
+  })
+  const hoursByStaff = new Map<number, Range[][]>()
+  columns
+    .filter((c) => c.staff !== null)
+    .forEach((c, i) => {
+      const h = barberHours[i]?.data?.hours
+      if (h) {
+        try {
+          hoursByStaff.set(c.staff!, parseHours(h))
+        } catch {
+          // A value the API accepted always parses; ignore anything else.
+        }
+      }
+    })
+
   const weekBarber =
     columns.find((c) => c.key === search.barber && c.staff !== null) ??
     columns.find((c) => c.staff !== null)
@@ -317,6 +344,7 @@ export function DayView({ search }: { search: Search }) {
           columns={columns}
           rows={mine}
           open={hours}
+          barberHours={hoursByStaff}
           off={dayOff}
           people={people}
           services={serviceById}
@@ -439,6 +467,7 @@ function DayGrid({
   columns,
   rows,
   open: open_,
+  barberHours,
   off,
   people,
   services,
@@ -453,6 +482,7 @@ function DayGrid({
   columns: Column[]
   rows: Reservation[]
   open: Range[][]
+  barberHours: Map<number, Range[][]>
   off: { t: TimeOff; start: number; end: number }[]
   people: Map<number, Person>
   services: Map<number, Service>
@@ -610,6 +640,24 @@ function DayGrid({
                   <span>Closed</span>
                 </div>
               ))}
+              {c.staff !== null &&
+                barberHours.has(c.staff) &&
+                gaps(
+                  bounds.start,
+                  bounds.end,
+                  intersect(open_[weekday] ?? [], barberHours.get(c.staff)![weekday] ?? []),
+                )
+                  // Only what the shop's own closed bands do not already cover.
+                  .flatMap((g) => intersect([g], open_[weekday] ?? []))
+                  .map((g) => (
+                    <div
+                      key={`notworking-${g.start}`}
+                      className="band closed"
+                      style={{ top: y(g.start), height: y(g.end) - y(g.start) }}
+                    >
+                      <span>Not working</span>
+                    </div>
+                  ))}
               {off
                 .filter((o) => o.t.staff === null || o.t.staff === c.staff)
                 .map((o) => {

@@ -7,6 +7,7 @@ import {
   dayBounds,
   formatHours,
   gaps,
+  intersect,
   minutesInto,
   parseHours,
   toCsv,
@@ -92,6 +93,20 @@ describe('the day grid in the shop zone', () => {
       start: 495,
       end: 1155,
     })
+  })
+  it('intersects the shop hours with a barber hours', () => {
+    expect(
+      intersect(
+        [{ start: 540, end: 1140 }],
+        [
+          { start: 480, end: 720 },
+          { start: 780, end: 1200 },
+        ],
+      ),
+    ).toEqual([
+      { start: 540, end: 720 },
+      { start: 780, end: 1140 },
+    ])
   })
   it('draws closed time as the gaps between open ranges', () => {
     expect(gaps(540, 1140, [{ start: 600, end: 780 }])).toEqual([

@@ -261,6 +261,18 @@ export function gaps(start: number, end: number, open: Range[]): Range[] {
   return out.filter((r) => r.end > r.start)
 }
 
+/** Where both lists of ranges are open (the shop's hours and a barber's). */
+export function intersect(a: Range[], b: Range[]): Range[] {
+  const out: Range[] = []
+  for (const x of a)
+    for (const y of b) {
+      const start = Math.max(x.start, y.start)
+      const end = Math.min(x.end, y.end)
+      if (start < end) out.push({ start, end })
+    }
+  return normalize(out)
+}
+
 /* ---- CSV ---- */
 
 export function csvCell(v: unknown): string {
