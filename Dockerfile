@@ -29,6 +29,7 @@ COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY web ./web
 RUN npm run build
 
 # ---------------------------------------------------------------- prod-deps: runtime deps only
@@ -47,6 +48,7 @@ ENV NODE_ENV=production \
 COPY package.json ./
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/web/dist ./web/dist
 COPY email_templates ./email_templates
 # data/: the SQLite file (when no DB_HOST / DATABASE_URL) and the `file` email backend's
 # data/emails/. Mount a volume here to keep them.

@@ -302,6 +302,8 @@ async function main() {
       SHOP_TIMEZONE: 'UTC',
       OPENING_HOURS,
       REGISTER_PER_HOUR: '1000000',
+      // The load books many slots for each seeded customer.
+      MAX_ACTIVE_BOOKINGS: '1000000',
       LOGIN_MAX_FAILURES: '1000',
       ACCESS_TOKEN_MINUTES: '240',
       CORS_ALLOWED_ORIGINS: '',

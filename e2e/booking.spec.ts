@@ -101,9 +101,6 @@ test('a new customer books: service, any barber, day and time, register, confirm
   await expect(page.getByText('Pending — the shop will confirm it')).toBeVisible()
   await expectAccessible(page, 'done')
   await shot(page, project, 'phone', 'phone-done')
-  const calendar = page.waitForEvent('download')
-  await page.getByRole('button', { name: 'Add to calendar' }).click()
-  expect((await calendar).suggestedFilename()).toMatch(/\.ics$/)
 
   await page.getByRole('link', { name: 'My bookings' }).last().click()
   await expect(heading(page, 'My bookings')).toBeVisible()
@@ -165,5 +162,52 @@ test('a time taken meanwhile is answered "just taken" with fresh times', async (
   await expectAccessible(page, 'just taken')
   await page.locator('.slot').first().click()
   await page.getByRole('button', { name: 'Confirm booking' }).click()
+  await expect(heading(page, 'Booking received')).toBeVisible()
+})
+
+test('"Add to calendar" on the done page downloads the booking as an .ics', async ({ page }) => {
+  const { email } = await registerCustomer()
+  await toSlots(page, /Any barber/)
+  await page.locator('.slot').nth(5).click()
+  await signInInline(page, email)
+  await page.getByRole('button', { name: 'Confirm booking' }).click()
+  await expect(heading(page, 'Booking received')).toBeVisible()
+  const calendar = page.waitForEvent('download')
+  await page.getByRole('button', { name: 'Add to calendar' }).click()
+  const file = await calendar
+  expect(file.suggestedFilename()).toMatch(/\.ics$/)
+  const { readFileSync } = await import('node:fs')
+  expect(readFileSync(await file.path(), 'utf8')).toContain('BEGIN:VEVENT')
+})
+
+test('the whole booking works with the keyboard alone', async ({ page }) => {
+  const { email } = await registerCustomer()
+  const press = async (locator: ReturnType<Page['locator']>, key = 'Enter') => {
+    await locator.focus()
+    await expect(locator).toBeFocused()
+    await page.keyboard.press(key)
+  }
+  await page.goto('/')
+  // Each step's heading takes the focus, so the next Tab is the step's first choice.
+  await expect(heading(page, 'Choose a service')).toBeFocused()
+  await page.keyboard.press('Tab')
+  await expect(page.locator('.cards a').first()).toBeFocused()
+  await press(page.getByRole('link', { name: /Beard trim/ }))
+  await press(page.getByRole('link', { name: /Any barber/ }))
+  const days = page.getByRole('list', { name: 'Days' }).getByRole('button', { disabled: false })
+  await press(days.nth(2), 'Space')
+  await expect(page.locator('.slots')).toBeFocused()
+  // From the focused list, Tab goes to its first time.
+  await page.keyboard.press('Tab')
+  await expect(page.locator('.slot').first()).toBeFocused()
+  await page.keyboard.press('Enter')
+  await press(page.getByRole('button', { name: 'I have an account' }))
+  await page.getByLabel('Email or username').focus()
+  await page.keyboard.type(email)
+  await page.keyboard.press('Tab')
+  await page.keyboard.type(PASSWORD)
+  await page.keyboard.press('Enter')
+  await expect(heading(page, 'Check and confirm')).toBeVisible()
+  await press(page.getByRole('button', { name: 'Confirm booking' }))
   await expect(heading(page, 'Booking received')).toBeVisible()
 })

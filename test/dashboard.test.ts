@@ -15,6 +15,7 @@ interface Made {
   id: number
   start: string
   staff: number
+  customer: number
   status: Status
   cents: number
 }
@@ -143,6 +144,7 @@ async function create(t: TestApp, admin: TestUser, plan: Plan): Promise<Made> {
     id,
     start: plan.start,
     staff: plan.staff.id,
+    customer: plan.customer.id,
     status: plan.status,
     cents: plan.service?.cents ?? 0,
   }
@@ -421,6 +423,18 @@ for (const engine of await dialects()) {
         expect(figures(await stats(t, member, '?from=2027-01-10&to=2027-01-12'))).toEqual(
           expected(mine, zone, NOW, range),
         )
+      }
+      // Their users are their own customers (the customers of their reservations), not the shop's.
+      for (const member of [s1, s2, idle]) {
+        const customers = new Set(made.filter((r) => r.staff === member.id).map((r) => r.customer))
+        const n = customers.size
+        expect((await stats(t, member)).users).toEqual({
+          total: n,
+          customers: n,
+          staff: 0,
+          admins: 0,
+          new_last_30_days: n,
+        })
       }
       const nothing = await stats(t, idle)
       expect(nothing.reservations.total).toBe(0)

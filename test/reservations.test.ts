@@ -263,8 +263,18 @@ for (const engine of await dialects()) {
       const confirmed = await patch(barber, { status: 'confirmed' })
       expect(confirmed.statusCode).toBe(200)
       expect(json<R>(confirmed).confirmed_at).toBeTruthy()
-      const noShow = await patch(barber, { status: 'no_show' })
-      expect(json<R>(noShow).status).toBe('no_show')
+      // A no-show (or a completed visit) once the appointment has started.
+      const fresh = async (u: TestUser) => ({
+        ...u,
+        token: (await t.runtime.ctx.tokens.issue('access', u.id, t.clock.now())).token,
+      })
+      t.clock.set(at(8, '10:05'))
+      try {
+        const noShow = await patch(await fresh(barber), { status: 'no_show' })
+        expect(json<R>(noShow).status).toBe('no_show')
+      } finally {
+        t.clock.real()
+      }
       expect((await patch(admin, { status: 'confirmed' })).statusCode).toBe(400)
       const history = json<
         { from_status: string | null; to_status: string; actor: number | null }[]
@@ -281,10 +291,12 @@ for (const engine of await dialects()) {
         user: admin,
         body: { status: 'confirmed' },
       })
+      t.clock.set(at(8, '11:05'))
       const done = await t.req('PATCH', `/api/reservations/${r2.id}/`, {
-        user: admin,
+        user: await fresh(admin),
         body: { status: 'completed' },
       })
+      t.clock.real()
       expect(json<R>(done)).toMatchObject({ status: 'completed' })
       expect(json<R>(done).completed_at).toBeTruthy()
     })

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { API_TYPES_FILE, renderApiTypes } from '../src/cli/web-api.js'
+import { API_TYPES_FILE, renderApiTypes } from '../scripts/web-api.js'
 
 describe('the web app API client', () => {
   it('is generated from the current /api/schema/ (run npm run web:api after changing the API)', async () => {

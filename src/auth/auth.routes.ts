@@ -61,8 +61,8 @@ const PasswordResetConfirmBody = z
   })
   .meta({ id: 'PasswordResetConfirm' })
 
-/** Cookie-mode requests (asked for by header) are checked before the body is even read. */
-function cookieModeGuard(ctx: AppContext) {
+/** Before the body is read: cookie-mode requests must come from this site. */
+function authGuard(ctx: AppContext) {
   return async (req: FastifyRequest): Promise<void> => {
     if (wantsCookie(req)) assertSameSite(req, ctx.config)
   }
@@ -99,7 +99,7 @@ function deliverTokens<T extends { refresh: string }>(
 }
 
 export function authRoutes(ctx: AppContext): FastifyPluginAsyncZod {
-  const guard = cookieModeGuard(ctx)
+  const guard = authGuard(ctx)
   return async (app) => {
     app.post(
       '/api/auth/register/',
@@ -190,6 +190,7 @@ export function authRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           body: PasswordResetBody,
           response: { 204: z.null(), 400: ValidationErrorBody, 429: ErrorBody },
         },
+        onRequest: guard,
       },
       async (req, reply) => {
         await requestPasswordReset(ctx, req.body, req.ip)
@@ -205,6 +206,7 @@ export function authRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           body: PasswordResetConfirmBody,
           response: { 204: z.null(), 400: ValidationErrorBody },
         },
+        onRequest: guard,
       },
       async (req, reply) => {
         await confirmPasswordReset(ctx, req.body)

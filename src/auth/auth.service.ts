@@ -193,6 +193,28 @@ export async function login(
 }
 
 /**
+ * Checks a password the caller claims for an account (`current_password` on a profile change)
+ * as a login attempt on it: a wrong one counts as a failed login of that account from that
+ * address, a right one resets the count, and a locked account is a 429 with Retry-After.
+ */
+export async function verifyPasswordThrottled(
+  ctx: AppContext,
+  user: { username: string; password: string },
+  password: string,
+  address: string,
+): Promise<boolean> {
+  const key = attemptKey({ username: user.username }, address)
+  await takeAttemptSlot(ctx, key)
+  let outcome: AttemptOutcome = 'released'
+  try {
+    outcome = (await verifyPassword(user.password, password)) ? 'succeeded' : 'failed'
+  } finally {
+    await ctx.throttle.settle(key, outcome, ctx.config.loginMaxFailures, ctx.now())
+  }
+  return outcome === 'succeeded'
+}
+
+/**
  * The throttle key of logins to one account from one address: the account found (by its
  * username, whichever name the login gave: username or email), else the name tried. Not
  * the account's id: ids restart with a database, and the keys live in a shared Redis.

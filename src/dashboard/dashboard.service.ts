@@ -186,8 +186,13 @@ async function computeStats(ctx: AppContext, actor: Actor, q: DashboardQuery, no
   const monthAgo = new Date(now.getTime() - 30 * 86_400_000)
   const yes = true
 
-  const usersQ = db
-    .selectFrom('users')
+  // A staff member's users are their own customers: those of their reservations (issue 11).
+  let usersBase = db.selectFrom('users')
+  if (!actor.isAdmin)
+    usersBase = usersBase.where('users.id', 'in', (eb) =>
+      eb.selectFrom('reservations').select('customer_id').where('staff_id', '=', actor.id),
+    )
+  const usersQ = usersBase
     .select([
       sql<number>`count(*)`.as('total'),
       sql<number>`sum(case when is_admin = ${yes} or is_staff_member = ${yes} then 0 else 1 end)`.as(

@@ -155,6 +155,9 @@ class WriteCounter implements KyselyPlugin {
 pg.types.setTypeParser(20, (v) => Number(v))
 pg.types.setTypeParser(1700, (v) => Number(v))
 
+/** How long a request may wait for a pooled connection before the pool counts as broken. */
+export const POOL_WAIT_MS = 30_000
+
 export function createDatabase(
   config: DatabaseConfig,
   opts: { poolSize?: number } = {},
@@ -206,7 +209,9 @@ export function createDatabase(
       const pool = new pg.Pool({
         connectionString: config.url,
         max: poolSize,
-        connectionTimeoutMillis: 5000,
+        // A busy pool is waited for, in turn: this bound is for a pool that cannot serve at all
+        // (every client stuck), well above any normal wait, not for a busy moment (issue 10).
+        connectionTimeoutMillis: POOL_WAIT_MS,
       })
       // An idle client that loses its server must not crash the process.
       pool.on('error', () => undefined)
@@ -269,8 +274,26 @@ export async function insertReturningId<T extends TableWithId>(
   return row.id
 }
 
+/** Tries of a transaction that lost to a concurrent one (deadlock, serialization failure). */
+export const CONFLICT_TRIES = 5
+
 /**
- * Runs fn in a transaction, retrying on deadlocks and serialization failures.
+ * The transaction lost to concurrent ones CONFLICT_TRIES times in a row: a 409 `conflict`
+ * (nothing was written; the client may try again), never a 500.
+ */
+export class TransactionConflict extends Error {
+  readonly statusCode = 409
+  constructor(cause: unknown) {
+    super('The request conflicted with concurrent changes; please try again.', { cause })
+    this.name = 'TransactionConflict'
+  }
+}
+
+/**
+ * Runs fn in a transaction, retrying it as a whole on deadlocks and serialization failures
+ * (PostgreSQL 40P01/40001, MariaDB 1213/1205, SQLITE_BUSY): CONFLICT_TRIES tries with a
+ * small jittered backoff, then a 409. A lost race that a fresh read avoids (a barber booked
+ * concurrently) always leaves one winner per round, so it may take more rounds.
  * READ COMMITTED on MySQL/PostgreSQL so that a read after a row lock sees what the
  * previous lock holder committed (MySQL's REPEATABLE READ would read an older snapshot).
  */
@@ -278,6 +301,7 @@ export async function inTransaction<T>(
   handle: Pick<DatabaseHandle, 'db' | 'engine'>,
   fn: (trx: Transaction<Database>) => Promise<T>,
 ): Promise<T> {
+  let conflicts = 0
   for (let attempt = 1; ; attempt++) {
     try {
       const builder = handle.db.transaction()
@@ -285,15 +309,49 @@ export async function inTransaction<T>(
         ? await builder.execute(fn)
         : await builder.setIsolationLevel('read committed').execute(fn)
     } catch (err) {
-      if (!isRetryable(err)) throw err
-      // A lost race a fresh read avoids (a barber booked concurrently) always leaves one
-      // winner per round, so it may take as many rounds as there are contenders.
-      const limit = isLostRace(err) ? 50 : 5
-      if (attempt >= limit) throw err
+      if (isLostRace(err)) {
+        if (attempt >= 50) throw err
+      } else if (isConcurrencyFailure(err)) {
+        conflicts += 1
+        if (conflicts >= CONFLICT_TRIES) throw new TransactionConflict(err)
+      } else throw err
       await new Promise((r) => setTimeout(r, 5 * Math.min(attempt, 5) + Math.random() * 20))
     }
   }
 }
+
+/**
+ * Runs fn when fewer than `limit` others with the same key run in this process (first come,
+ * first served). Bookings of one barber serialise on a database lock anyway; waiting for
+ * it here instead of there keeps a storm on one slot from holding every pooled connection
+ * (each waiting on the same lock) while the rest of the API waits for a connection.
+ */
+export async function oneAtATime<T>(
+  handle: object,
+  key: string,
+  limit: number,
+  fn: () => Promise<T>,
+): Promise<T> {
+  let lanes = gates.get(handle)
+  if (!lanes) gates.set(handle, (lanes = new Map()))
+  let gate = lanes.get(key)
+  if (!gate) lanes.set(key, (gate = { running: 0, waiting: [] }))
+  if (gate.running >= limit) await new Promise<void>((resolve) => gate.waiting.push(resolve))
+  else gate.running += 1
+  try {
+    return await fn()
+  } finally {
+    const next = gate.waiting.shift()
+    // The lane passes straight to the next in line (running stays the same).
+    if (next) next()
+    else {
+      gate.running -= 1
+      if (gate.running === 0) lanes.delete(key)
+    }
+  }
+}
+
+const gates = new WeakMap<object, Map<string, { running: number; waiting: (() => void)[] }>>()
 
 /**
  * Takes the booking lock of one barber (null: the single chair of a shop without barbers)
@@ -307,8 +365,20 @@ export async function lockForBooking(
   trx: Transaction<Database>,
   staffId: number | null,
 ): Promise<void> {
+  await takeLock(engine, trx, staffId === null ? 'shop' : `staff:${staffId}`)
+}
+
+/**
+ * Takes a named lock (a row of `locks`) until the transaction ends; a no-op on SQLite,
+ * whose BEGIN IMMEDIATE already serialises writers. Locks are taken in one order: a
+ * customer's before any barber's, barbers' in ascending id order.
+ */
+export async function takeLock(
+  engine: DbEngine,
+  trx: Transaction<Database>,
+  name: string,
+): Promise<void> {
   if (engine === 'sqlite') return
-  const name = staffId === null ? 'shop' : `staff:${staffId}`
   const insert = trx.insertInto('locks').values({ name })
   await (
     engine === 'mysql'
@@ -350,10 +420,19 @@ function isLostRace(err: unknown): boolean {
   return (err as { retryable?: unknown } | null)?.retryable === true
 }
 
-export function isRetryable(err: unknown): boolean {
-  if (isLostRace(err)) return true
+/** A transaction that lost to concurrent ones: trying it again from the start may succeed. */
+export function isConcurrencyFailure(err: unknown): boolean {
   const c = codeOf(err)
-  return ['40P01', '40001', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY'].includes(c)
+  const errno = (err as DriverError | null)?.errno
+  return (
+    ['40P01', '40001', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY'].includes(c) ||
+    errno === 1213 ||
+    errno === 1205
+  )
+}
+
+export function isRetryable(err: unknown): boolean {
+  return isLostRace(err) || isConcurrencyFailure(err)
 }
 
 const CONNECTION_CODES = new Set([

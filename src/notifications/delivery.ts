@@ -5,6 +5,7 @@ import { RESET_TOKEN_MINUTES, resetLink, resetToken } from '../auth/password-res
 import type { OutboxRow, ReservationStatus, UserRow } from '../db/types.js'
 import { formatPrice } from '../catalog/catalog.service.js'
 import { buildIcs } from './ics.js'
+import type { IcsEvent } from './ics.js'
 import type { Mailer, OutgoingEmail } from './mailer.js'
 import type { OutboxKind, OutboxMessages } from './outbox.js'
 import type { EmailName, PersonView, Renderer, ReservationEmailProps } from './render.js'
@@ -140,7 +141,15 @@ async function reservationProps(
   d: Delivery,
   reservationId: number,
 ): Promise<ReservationEmailProps | null> {
-  const { db } = d.ctx.database
+  return loadReservationProps(d.ctx, reservationId)
+}
+
+/** A reservation with its customer, barber and service, as the emails show it. */
+export async function loadReservationProps(
+  ctx: AppContext,
+  reservationId: number,
+): Promise<ReservationEmailProps | null> {
+  const { db } = ctx.database
   const r = await db
     .selectFrom('reservations')
     .selectAll()
@@ -199,22 +208,26 @@ async function timesWhen(
   return entry ? { start: toDate(entry.start_time), end: toDate(entry.end_time) } : null
 }
 
-function calendarFor(
-  d: Delivery,
+/**
+ * The calendar event of a reservation: the one the confirmation (REQUEST) and cancellation
+ * (CANCEL) mails attach, and GET /api/reservations/{id}/calendar.ics serves (PUBLISH).
+ */
+export function reservationEvent(
+  ctx: AppContext,
   p: ReservationEmailProps,
-  method: 'REQUEST' | 'CANCEL',
+  method: IcsEvent['method'],
   sequence: number,
-) {
+): IcsEvent {
   // Replies to the invitation go to the organizer: the address the mail comes from.
-  const from = d.ctx.config.email.from
+  const from = ctx.config.email.from
   const organizer = /<([^>]+)>/.exec(from)?.[1] ?? from
-  const ics = buildIcs({
+  return {
     method,
     uid: `reservation-${p.reservation.id}@fade-district`,
     sequence,
     start: p.reservation.start_time,
     end: p.reservation.end_time,
-    stamp: d.ctx.now(),
+    stamp: ctx.now(),
     summary: `Fade District: ${p.service?.name ?? 'Appointment'}`,
     description: p.staff ? `With ${p.staff.first_name || p.staff.username}` : undefined,
     location: 'Fade District',
@@ -223,7 +236,16 @@ function calendarFor(
       email: p.customer.email,
       name: `${p.customer.first_name} ${p.customer.last_name}`.trim() || p.customer.username,
     },
-  })
+  }
+}
+
+function calendarFor(
+  d: Delivery,
+  p: ReservationEmailProps,
+  method: 'REQUEST' | 'CANCEL',
+  sequence: number,
+) {
+  const ics = buildIcs(reservationEvent(d.ctx, p, method, sequence))
   return [
     {
       filename: method === 'CANCEL' ? 'cancel.ics' : 'invite.ics',

@@ -4,7 +4,8 @@
  */
 
 export interface IcsEvent {
-  method: 'REQUEST' | 'CANCEL'
+  /** PUBLISH: the event as a plain calendar entry ("add to calendar"), no invitation. */
+  method: 'REQUEST' | 'CANCEL' | 'PUBLISH'
   /** Stable per reservation: a CANCEL only removes the event whose UID it repeats. */
   uid: string
   /** Must grow with every update of the same UID, or clients ignore the newer message. */
@@ -17,6 +18,8 @@ export interface IcsEvent {
   location?: string
   organizer: { email: string; name?: string }
   attendee: { email: string; name?: string }
+  /** STATUS of a PUBLISH (default CONFIRMED); REQUEST is CONFIRMED and CANCEL CANCELLED. */
+  status?: 'TENTATIVE' | 'CONFIRMED' | 'CANCELLED'
 }
 
 const CRLF = '\r\n'
@@ -62,8 +65,9 @@ export function buildIcs(ev: IcsEvent): string {
       ? [`LOCATION:${escapeText(ev.location)}`]
       : []),
     calAddress('ORGANIZER', ev.organizer, []),
-    calAddress('ATTENDEE', ev.attendee, attendeeParams),
-    `STATUS:${request ? 'CONFIRMED' : 'CANCELLED'}`,
+    // RFC 5546 3.2.1: a PUBLISH names no attendees.
+    ...(ev.method === 'PUBLISH' ? [] : [calAddress('ATTENDEE', ev.attendee, attendeeParams)]),
+    `STATUS:${ev.method === 'PUBLISH' ? (ev.status ?? 'CONFIRMED') : request ? 'CONFIRMED' : 'CANCELLED'}`,
     'TRANSP:OPAQUE',
     'END:VEVENT',
     'END:VCALENDAR',

@@ -18,6 +18,7 @@ import {
   deleteReservation,
   getReservation,
   listReservations,
+  reservationCalendar,
   updateReservation,
 } from './reservations.service.js'
 
@@ -127,6 +128,32 @@ export function reservationsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       async (req, reply) => {
         await deleteReservation(ctx, requireActor(req), req.params.id, req.headers['if-match'])
         return reply.code(204).send(null)
+      },
+    )
+    app.get(
+      '/api/reservations/:id/calendar.ics',
+      {
+        schema: {
+          tags: ['reservations'],
+          summary: 'The reservation as an iCalendar event (METHOD:PUBLISH), for "add to calendar"',
+          security,
+          params: IdParams,
+          response: {
+            200: {
+              description: 'An iCalendar (RFC 5545) object',
+              content: { 'text/calendar': { schema: z.string() } },
+            },
+            ...errorResponses,
+          },
+        },
+        onRequest: authenticated,
+      },
+      async (req, reply) => {
+        const ics = await reservationCalendar(ctx, requireActor(req), req.params.id)
+        return reply
+          .type('text/calendar; charset=utf-8')
+          .header('content-disposition', `attachment; filename="reservation-${req.params.id}.ics"`)
+          .send(ics)
       },
     )
     app.get(

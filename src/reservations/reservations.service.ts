@@ -9,9 +9,12 @@ import {
   isExclusionViolation,
   isUniqueViolation,
   lockForBooking,
+  oneAtATime,
+  takeLock,
   toBool,
   toDate,
   toDateOrNull,
+  toNumber,
 } from '../db/database.js'
 import type { CancelledBy, ReservationRow, ReservationStatus, ServiceRow } from '../db/types.js'
 import type { Actor } from '../http/auth.js'
@@ -27,8 +30,10 @@ import {
   ValidationFailed,
 } from '../http/errors.js'
 import { pageWindow } from '../http/pagination.js'
+import { loadReservationProps, reservationEvent } from '../notifications/delivery.js'
+import { buildIcs } from '../notifications/ics.js'
 import { addToOutbox } from '../notifications/outbox.js'
-import { parseDateTime } from '../shop/hours.js'
+import { addDays, localDate, parseDateTime } from '../shop/hours.js'
 import { findUserById } from '../users/users.repository.js'
 import { etagOf, findReservation, toReservation } from './reservations.repository.js'
 import type {
@@ -83,6 +88,23 @@ export async function getReservation(ctx: AppContext, actor: Actor, id: number) 
   return { reservation: toReservation(row), etag: etagOf(row) }
 }
 
+/**
+ * The reservation as an iCalendar object for "add to calendar": the event the confirmation
+ * mail attaches (same UID; SEQUENCE the version), as a METHOD:PUBLISH.
+ */
+export async function reservationCalendar(
+  ctx: AppContext,
+  actor: Actor,
+  id: number,
+): Promise<string> {
+  const { row } = await visible(ctx, actor, id)
+  const props = await loadReservationProps(ctx, id)
+  if (!props) throw NotFound()
+  const status =
+    row.status === 'cancelled' ? 'CANCELLED' : row.status === 'pending' ? 'TENTATIVE' : 'CONFIRMED'
+  return buildIcs({ ...reservationEvent(ctx, props, 'PUBLISH', row.version), status })
+}
+
 export async function assertVisible(ctx: AppContext, actor: Actor, id: number): Promise<void> {
   await visible(ctx, actor, id)
 }
@@ -133,6 +155,46 @@ function checkTimes(
     errors.add('start_time', 'Start time cannot be in the past.')
   if (start.getTime() > now.getTime() + MAX_AHEAD_MS)
     errors.add('start_time', 'Start time is more than ten years ahead.')
+}
+
+/**
+ * Customers book no further ahead than BOOKING_HORIZON_DAYS (the days availability
+ * offers, in the shop's zone); staff and admins may.
+ */
+function checkHorizon(ctx: AppContext, errors: FieldErrors, start: Date, now: Date): void {
+  const days = ctx.config.bookingHorizonDays
+  const zone = ctx.config.timezone
+  if (localDate(start, zone) > addDays(localDate(now, zone), days))
+    errors.add('start_time', `Bookings open at most ${days} days ahead.`)
+}
+
+/**
+ * A customer booking for themself holds at most MAX_ACTIVE_BOOKINGS pending or confirmed
+ * future reservations. Counted under the customer's lock,
+ * taken before any barber's, so concurrent bookings of one customer count one another.
+ */
+async function checkActiveLimit(
+  ctx: AppContext,
+  trx: Trx,
+  customerId: number,
+  now: Date,
+): Promise<void> {
+  await takeLock(ctx.database.engine, trx, `customer:${customerId}`)
+  const q = trx
+    .selectFrom('reservations')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('customer_id', '=', customerId)
+    .where('status', 'in', ACTIVE_STATUSES)
+    .where('start_time', '>', now)
+  const { n } = await q.executeTakeFirstOrThrow()
+  const max = ctx.config.maxActiveBookings
+  if (toNumber(n) >= max) {
+    throw new ValidationFailed({
+      non_field_errors: [
+        `You already have ${max} upcoming reservations, the most one may hold at a time.`,
+      ],
+    })
+  }
 }
 
 function checkNotes(errors: FieldErrors, notes: string | null | undefined): string {
@@ -211,46 +273,50 @@ async function place(
 }
 
 /**
- * Step 2 of a booking (see `place`): under the barber's lock, looks for an active
- * reservation of the same barber overlapping the one just written (`reservationId`). If
- * there is one, an automatically assigned booking moves on to the next barber who looked
- * free (locks are taken in ascending id order, as the candidates come), else it is refused.
- * Returns the barber the reservation finally has.
+ * Step 2 of a booking (see `place`), before anything is written: under the barber's lock,
+ * looks for an active reservation of the same barber overlapping the placement (other than
+ * `exclude`, the reservation being moved). If there is one, an automatically assigned
+ * booking moves on to the next barber who looked free (locks are taken in ascending id
+ * order, as the candidates come), else it is refused. Returns the barber to write.
+ *
+ * The lock comes before the write: two transactions that both wrote overlapping rows
+ * first would wait on each other in PostgreSQL's exclusion check and deadlock (issue 10).
  */
 async function holdPlacement(
   ctx: AppContext,
   trx: Trx,
   placed: Placed,
   p: Pick<Placement, 'start' | 'hold'>,
-  reservationId: number,
+  exclude: number | null,
 ): Promise<number | null> {
   const { engine } = ctx.database
   if (engine === 'sqlite') return placed.staffId
   const rest = [...placed.alternatives]
   for (let staffId = placed.staffId; ;) {
     await lockForBooking(engine, trx, staffId)
-    const clash = await trx
+    let q = trx
       .selectFrom('reservations')
       .select('id')
       .where('staff_id', staffId === null ? 'is' : '=', staffId)
       .where('status', 'in', ACTIVE_STATUSES)
-      .where('id', '<>', reservationId)
       .where('start_time', '<', p.hold)
       .where('start_time', '>', new Date(p.start.getTime() - MAX_HOLD_MS))
       .where('hold_until', '>', p.start)
-      .limit(1)
-      .executeTakeFirst()
+    if (exclude !== null) q = q.where('id', '<>', exclude)
+    const clash = await q.limit(1).executeTakeFirst()
     if (!clash) return staffId
     const next = rest.shift()
     if (next === undefined) throw SlotUnavailable()
-    await trx
-      .updateTable('reservations')
-      .set({ staff_id: next })
-      .where('id', '=', reservationId)
-      .execute()
-      .catch(exclusionToRetry(true))
     staffId = next
   }
+}
+
+/**
+ * How many booking transactions of one barber (or of automatic assignment) run at once in
+ * this process; the rest wait in memory, without a pooled connection (see oneAtATime).
+ */
+function bookingLane(staffId: number | null | undefined): [string, number] {
+  return staffId === undefined ? ['book:auto', 2] : [`book:${staffId ?? 'shop'}`, 1]
 }
 
 /**
@@ -487,7 +553,11 @@ export async function createReservation(
   const errors = new FieldErrors()
   let customerId = actor.id
   if (body.customer != null && body.customer !== actor.id) {
-    if (!actor.isAdmin) throw Forbidden('Only an admin may book for another user.')
+    // Only an admin may book for another user, and a staff member into their own column.
+    if (!actor.isAdmin && !(actor.isStaff && body.staff === actor.id))
+      throw Forbidden(
+        'Only an admin may book for another user, and a staff member only with themself as staff.',
+      )
     if (!(await findUserById(db, body.customer))) errors.add('customer', INVALID_PK(body.customer))
     customerId = body.customer
   }
@@ -503,87 +573,92 @@ export async function createReservation(
   const notes = checkNotes(errors, body.notes)
   errors.throwIfAny()
   checkTimes(errors, start!, end!, now, actor.isAdmin)
+  // A customer (neither staff nor admin) books for themself, within the limits for customers.
+  const asCustomer = !actor.isAdmin && !actor.isStaff
+  if (asCustomer) checkHorizon(ctx, errors, start!, now)
   errors.throwIfAny()
   const hold = new Date(end!.getTime() + (service?.buffer_after_minutes ?? 0) * 60_000)
   const status: ReservationStatus = ctx.config.autoConfirm ? 'confirmed' : 'pending'
 
   try {
-    const row = await inTransaction(ctx.database, async (trx) => {
-      // The key goes in first: a concurrent request with the same key waits on it here,
-      // then fails on the unique index and replays this request's answer.
-      if (idempotencyKey) {
-        await trx
-          .insertInto('idempotency_keys')
-          .values({
-            user_id: actor.id,
-            key: idempotencyKey,
-            request_hash: hash,
-            status_code: 0,
-            response_body: '',
-            created_at: now,
-          })
-          .execute()
-      }
-      const placement = { staffId: body.staff ?? undefined, start: start!, end: end!, hold }
-      const placed = await place(ctx, trx, placement, null)
-      const { staffId } = placed
-      const values = {
-        customer_id: customerId,
-        staff_id: staffId,
-        service_id: service?.id ?? null,
-        start_time: start!,
-        end_time: end!,
-        hold_until: hold,
-        status,
-        notes,
-        created_at: now,
-        updated_at: now,
-        confirmed_at: status === 'confirmed' ? now : null,
-        completed_at: null,
-        cancelled_at: null,
-        cancelled_by: null,
-        cancellation_reason: '',
-        version: 1,
-        reminder_sent_for: null,
-      } satisfies Omit<ReservationRow, 'id'>
-      const id = await insertReturningId(ctx.database.engine, trx, 'reservations', values).catch(
-        exclusionToRetry(body.staff == null),
-      )
-      // What was just written, without reading it back inside the locked section.
-      const created: ReservationRow = { id, ...values }
-      await trx
-        .insertInto('reservation_history')
-        .values({
-          reservation_id: id,
-          at: now,
-          actor_id: actor.id,
-          from_status: null,
-          to_status: status,
+    const row = await oneAtATime(ctx.database, ...bookingLane(body.staff ?? undefined), () =>
+      inTransaction(ctx.database, async (trx) => {
+        // The key goes in first: a concurrent request with the same key waits on it here,
+        // then fails on the unique index and replays this request's answer.
+        if (idempotencyKey) {
+          await trx
+            .insertInto('idempotency_keys')
+            .values({
+              user_id: actor.id,
+              key: idempotencyKey,
+              request_hash: hash,
+              status_code: 0,
+              response_body: '',
+              created_at: now,
+            })
+            .execute()
+        }
+        if (asCustomer) await checkActiveLimit(ctx, trx, customerId, now)
+        const placement = { staffId: body.staff ?? undefined, start: start!, end: end!, hold }
+        const placed = await place(ctx, trx, placement, null)
+        const staffId = await holdPlacement(ctx, trx, placed, placement, null)
+        const values = {
+          customer_id: customerId,
+          staff_id: staffId,
+          service_id: service?.id ?? null,
           start_time: start!,
           end_time: end!,
-        })
-        .execute()
-      if (ctx.config.adminEmail)
-        await addToOutbox(trx, now, 'email.reservation_created', { reservationId: id })
-      if (status === 'confirmed') {
-        await addToOutbox(trx, now, 'email.reservation_status', {
-          reservationId: id,
-          status: 'confirmed',
-          version: created.version,
-        })
-        await queueReminderIfDue(ctx, trx, created)
-      }
-      created.staff_id = await holdPlacement(ctx, trx, placed, placement, id)
-      if (idempotencyKey) {
+          hold_until: hold,
+          status,
+          notes,
+          created_at: now,
+          updated_at: now,
+          confirmed_at: status === 'confirmed' ? now : null,
+          completed_at: null,
+          cancelled_at: null,
+          cancelled_by: null,
+          cancellation_reason: '',
+          version: 1,
+          reminder_sent_for: null,
+        } satisfies Omit<ReservationRow, 'id'>
+        const id = await insertReturningId(ctx.database.engine, trx, 'reservations', values).catch(
+          exclusionToRetry(body.staff == null),
+        )
+        // What was just written, without reading it back inside the locked section.
+        const created: ReservationRow = { id, ...values }
         await trx
-          .updateTable('idempotency_keys')
-          .set({ status_code: 201, response_body: JSON.stringify(toReservation(created)) })
-          .where('user_id', '=', actor.id)
-          .where('key', '=', idempotencyKey)
+          .insertInto('reservation_history')
+          .values({
+            reservation_id: id,
+            at: now,
+            actor_id: actor.id,
+            from_status: null,
+            to_status: status,
+            start_time: start!,
+            end_time: end!,
+          })
           .execute()
-      }
-      return created
-    })
+        if (ctx.config.adminEmail)
+          await addToOutbox(trx, now, 'email.reservation_created', { reservationId: id })
+        if (status === 'confirmed') {
+          await addToOutbox(trx, now, 'email.reservation_status', {
+            reservationId: id,
+            status: 'confirmed',
+            version: created.version,
+          })
+          await queueReminderIfDue(ctx, trx, created)
+        }
+        if (idempotencyKey) {
+          await trx
+            .updateTable('idempotency_keys')
+            .set({ status_code: 201, response_body: JSON.stringify(toReservation(created)) })
+            .where('user_id', '=', actor.id)
+            .where('key', '=', idempotencyKey)
+            .execute()
+        }
+        return created
+      }),
+    )
     ctx.wakeOutbox()
     return { status: 201, body: toReservation(row), etag: etagOf(row), replayed: false }
   } catch (err) {
@@ -657,6 +732,35 @@ async function lockReservation(
   return (ctx.database.engine === 'sqlite' ? q : q.forUpdate()).executeTakeFirst()
 }
 
+/**
+ * Inside CANCELLATION_CUTOFF_HOURS of its start a customer can no longer cancel, move or
+ * delete a reservation (staff and admins still can): moving it away first and cancelling it
+ * then would walk around the cutoff (issue 11).
+ */
+function assertBeforeCutoff(
+  ctx: AppContext,
+  row: ReservationRow,
+  now: Date,
+  what: 'cancelled' | 'moved' | 'deleted',
+): void {
+  const hours = ctx.config.cancellationCutoffHours
+  if (toDate(row.start_time).getTime() - now.getTime() <= hours * 3600_000) {
+    throw Forbidden(
+      `Reservations can only be ${what} more than ${hours} hours before they start.`,
+      'cutoff_passed',
+    )
+  }
+}
+
+/** A visit is `completed` or a `no_show` only once it has started (issue 11). */
+function assertStarted(start: Date, to: ReservationStatus, now: Date): void {
+  if ((to === 'completed' || to === 'no_show') && start > now)
+    throw FieldErrors.single(
+      'status',
+      `A reservation can be marked ${to} only once it has started.`,
+    )
+}
+
 const CUSTOMER_FIELDS_NEED_ACTIVE = ['start_time', 'end_time', 'staff', 'service'] as const
 
 function ifMatches(row: ReservationRow, ifMatch: string | undefined): boolean {
@@ -714,14 +818,9 @@ export async function updateReservation(
     if (role === 'customer') {
       if (to !== 'cancelled')
         throw Forbidden('You may not make this status change.', 'permission_denied')
-      const cutoff = ctx.config.cancellationCutoffHours * 3600_000
-      if (toDate(seen.start_time).getTime() - now.getTime() <= cutoff) {
-        throw Forbidden(
-          `Reservations can only be cancelled more than ${ctx.config.cancellationCutoffHours} hours before they start.`,
-          'cutoff_passed',
-        )
-      }
+      assertBeforeCutoff(ctx, seen, now, 'cancelled')
     }
+    assertStarted(start ?? toDate(seen.start_time), to, now)
   }
   if (wantsMove && seen.status !== 'pending' && seen.status !== 'confirmed') {
     throw new ValidationFailed({
@@ -729,90 +828,105 @@ export async function updateReservation(
     })
   }
 
-  const updated = await inTransaction(ctx.database, async (trx) => {
-    const row = await lockReservation(ctx, trx, id)
-    if (!row) throw NotFound()
-    if (!ifMatches(row, ifMatch)) throw PreconditionFailed()
-    // Judge the transition against the row as locked, not as first read.
-    let status = to
-    if (status === row.status) status = undefined
-    else if (status && !(TRANSITIONS[row.status] as readonly string[]).includes(status)) {
-      throw FieldErrors.single('status', `Cannot change status from ${row.status} to ${status}.`)
-    }
-    if (wantsMove && row.status !== 'pending' && row.status !== 'confirmed') {
-      throw new ValidationFailed({
-        non_field_errors: ['Only a pending or confirmed reservation can be changed.'],
-      })
-    }
-    const change: Change = {
-      actorId: actor.id,
-      cancelledBy: role,
-      status,
-      reason: reason ?? undefined,
-      notes,
-      customerId: body.customer ?? undefined,
-    }
-    let move: Change['move']
-    let held:
-      | { placed: Placed; placement: Pick<Placement, 'start' | 'hold'>; autoAssigned: boolean }
-      | undefined
-    if (wantsMove) {
-      const newService =
-        body.service === undefined
-          ? row.service_id !== null
-            ? await trx
-                .selectFrom('services')
-                .selectAll()
-                .where('id', '=', row.service_id)
-                .executeTakeFirst()
-            : undefined
-          : body.service === null
-            ? undefined
-            : service
-      const oldStart = toDate(row.start_time)
-      const oldEnd = toDate(row.end_time)
-      const newStart = start ?? oldStart
-      let newEnd: Date
-      if (end) newEnd = end
-      else if (body.service != null && newService)
-        newEnd = new Date(newStart.getTime() + newService.duration_minutes * 60_000)
-      else newEnd = new Date(newStart.getTime() + (oldEnd.getTime() - oldStart.getTime()))
-      const e = new FieldErrors()
-      const timesChanged =
-        newStart.getTime() !== oldStart.getTime() || newEnd.getTime() !== oldEnd.getTime()
-      checkTimes(e, newStart, newEnd, now, role === 'admin' || !timesChanged)
-      e.throwIfAny()
-      const hold = new Date(newEnd.getTime() + (newService?.buffer_after_minutes ?? 0) * 60_000)
-      const newStaff = body.staff !== undefined ? body.staff : row.staff_id
-      const wanted = newStaff === null && row.staff_id !== null ? undefined : newStaff
-      const placement = { staffId: wanted, start: newStart, end: newEnd, hold }
-      const placed = await place(ctx, trx, placement, row.id)
-      const { staffId } = placed
-      held = { placed, placement, autoAssigned: wanted === undefined }
-      move = { start: newStart, end: newEnd, hold, staffId, serviceId: newService?.id ?? null }
-      const reassigned = staffId !== row.staff_id
-      // A confirmed booking that moves must be confirmed again.
-      if ((timesChanged || reassigned) && row.status === 'confirmed' && !status)
-        change.status = 'pending'
-    } else if (status === 'confirmed') {
-      // Confirming keeps a reservation active: check it again.
-      const placement = {
-        staffId: row.staff_id,
-        start: toDate(row.start_time),
-        end: toDate(row.end_time),
-        hold: toDate(row.hold_until),
+  const run = () =>
+    inTransaction(ctx.database, async (trx) => {
+      const row = await lockReservation(ctx, trx, id)
+      if (!row) throw NotFound()
+      if (!ifMatches(row, ifMatch)) throw PreconditionFailed()
+      // Judge the transition against the row as locked, not as first read.
+      let status = to
+      if (status === row.status) status = undefined
+      else if (status && !(TRANSITIONS[row.status] as readonly string[]).includes(status)) {
+        throw FieldErrors.single('status', `Cannot change status from ${row.status} to ${status}.`)
       }
-      const placed = await place(ctx, trx, placement, row.id)
-      held = { placed, placement, autoAssigned: false }
-    }
-    change.move = move
-    const result = await applyChange(ctx, trx, row, change).catch(
-      exclusionToRetry(held?.autoAssigned === true),
-    )
-    if (!result) throw PreconditionFailed()
-    if (held) result.staff_id = await holdPlacement(ctx, trx, held.placed, held.placement, row.id)
-    return result
-  })
+      if (wantsMove && row.status !== 'pending' && row.status !== 'confirmed') {
+        throw new ValidationFailed({
+          non_field_errors: ['Only a pending or confirmed reservation can be changed.'],
+        })
+      }
+      const change: Change = {
+        actorId: actor.id,
+        cancelledBy: role,
+        status,
+        reason: reason ?? undefined,
+        notes,
+        customerId: body.customer ?? undefined,
+      }
+      let move: Change['move']
+      let autoAssigned = false
+      if (wantsMove) {
+        const newService =
+          body.service === undefined
+            ? row.service_id !== null
+              ? await trx
+                  .selectFrom('services')
+                  .selectAll()
+                  .where('id', '=', row.service_id)
+                  .executeTakeFirst()
+              : undefined
+            : body.service === null
+              ? undefined
+              : service
+        const oldStart = toDate(row.start_time)
+        const oldEnd = toDate(row.end_time)
+        const newStart = start ?? oldStart
+        let newEnd: Date
+        if (end) newEnd = end
+        else if (body.service != null && newService)
+          newEnd = new Date(newStart.getTime() + newService.duration_minutes * 60_000)
+        else newEnd = new Date(newStart.getTime() + (oldEnd.getTime() - oldStart.getTime()))
+        const e = new FieldErrors()
+        const timesChanged =
+          newStart.getTime() !== oldStart.getTime() || newEnd.getTime() !== oldEnd.getTime()
+        const changed =
+          timesChanged ||
+          (body.staff !== undefined && body.staff !== row.staff_id) ||
+          (body.service !== undefined && body.service !== row.service_id)
+        if (role === 'customer' && changed) assertBeforeCutoff(ctx, row, now, 'moved')
+        checkTimes(e, newStart, newEnd, now, role === 'admin' || !timesChanged)
+        const asCustomer = role === 'customer' && !actor.isAdmin && !actor.isStaff
+        if (asCustomer && timesChanged) checkHorizon(ctx, e, newStart, now)
+        e.throwIfAny()
+        // A move keeps the customer's count of upcoming reservations: one in the past (or
+        // inside the cutoff) cannot be moved by them at all (above).
+        const hold = new Date(newEnd.getTime() + (newService?.buffer_after_minutes ?? 0) * 60_000)
+        const newStaff = body.staff !== undefined ? body.staff : row.staff_id
+        const wanted = newStaff === null && row.staff_id !== null ? undefined : newStaff
+        const placement = { staffId: wanted, start: newStart, end: newEnd, hold }
+        const placed = await place(ctx, trx, placement, row.id)
+        const staffId = await holdPlacement(ctx, trx, placed, placement, row.id)
+        autoAssigned = wanted === undefined
+        move = { start: newStart, end: newEnd, hold, staffId, serviceId: newService?.id ?? null }
+        const reassigned = staffId !== row.staff_id
+        // A confirmed booking that moves must be confirmed again.
+        if ((timesChanged || reassigned) && row.status === 'confirmed' && !status)
+          change.status = 'pending'
+      } else if (status === 'confirmed') {
+        // Confirming keeps a reservation active: check it again.
+        const placement = {
+          staffId: row.staff_id,
+          start: toDate(row.start_time),
+          end: toDate(row.end_time),
+          hold: toDate(row.hold_until),
+        }
+        const placed = await place(ctx, trx, placement, row.id)
+        await holdPlacement(ctx, trx, placed, placement, row.id)
+      }
+      change.move = move
+      if (status) assertStarted(move?.start ?? toDate(row.start_time), status, now)
+      const result = await applyChange(ctx, trx, row, change).catch(exclusionToRetry(autoAssigned))
+      if (!result) throw PreconditionFailed()
+      return result
+    })
+  // Moves and confirmations take the barber's booking lock: in line for it here (see create).
+  const staffWanted =
+    body.staff !== undefined
+      ? (body.staff ?? (seen.staff_id === null ? null : undefined))
+      : seen.staff_id
+  const updated =
+    wantsMove || to === 'confirmed'
+      ? await oneAtATime(ctx.database, ...bookingLane(staffWanted), run)
+      : await run()
   ctx.wakeOutbox()
   return { reservation: toReservation(updated), etag: etagOf(updated) }
 }
@@ -830,6 +944,7 @@ export async function deleteReservation(
     if (role !== 'customer' || row.status !== 'pending') {
       throw Forbidden('Only a pending reservation can be deleted by its owner.')
     }
+    assertBeforeCutoff(ctx, row, ctx.now(), 'deleted')
   }
   await inTransaction(ctx.database, async (trx) => {
     const current = await lockReservation(ctx, trx, id)
@@ -837,6 +952,7 @@ export async function deleteReservation(
     if (!ifMatches(current, ifMatch)) throw PreconditionFailed()
     if (role !== 'admin' && current.status !== 'pending')
       throw Forbidden('Only a pending reservation can be deleted by its owner.')
+    if (role !== 'admin') assertBeforeCutoff(ctx, current, ctx.now(), 'deleted')
     await trx.deleteFrom('reservations').where('id', '=', id).execute()
   })
 }

@@ -104,7 +104,7 @@ export function usersRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
         onRequest: authenticated,
       },
-      async (req) => updateUser(ctx, requireActor(req), req.params.id, req.body),
+      async (req) => updateUser(ctx, requireActor(req), req.params.id, req.body, req.ip),
     )
     app.delete(
       '/api/users/:id/',

@@ -6,11 +6,11 @@ import type { UserUpdate } from '../db/types.js'
 import {
   boundPassword,
   hashPassword,
+  MAX_PASSWORD_LENGTH,
   passwordProblems,
   unusablePassword,
-  verifyPassword,
 } from '../auth/passwords.js'
-import { revokeAllRefreshTokens } from '../auth/auth.service.js'
+import { revokeAllRefreshTokens, verifyPasswordThrottled } from '../auth/auth.service.js'
 import type { Actor } from '../http/auth.js'
 import { FieldErrors, Forbidden, NotFound, ValidationFailed } from '../http/errors.js'
 import { pageWindow } from '../http/pagination.js'
@@ -98,8 +98,9 @@ export async function updateUser(
   actor: Actor,
   id: number,
   body: UpdateUserBody,
+  address: string,
 ): Promise<User> {
-  await visibleUser(ctx, actor, id)
+  const target = await visibleUser(ctx, actor, id)
   if (!actor.isAdmin && actor.id !== id) throw Forbidden()
   if (!actor.isAdmin) {
     const refused = ADMIN_FIELDS.filter((f) => body[f] !== undefined)
@@ -134,6 +135,17 @@ export async function updateUser(
   // Bounded before anything compares or hashes it.
   const newPassword = body.password === undefined ? undefined : boundPassword(errors, body.password)
   errors.throwIfAny()
+  // An admin resets others' passwords (and their own) without it; everyone else proves they
+  // know the current one, checked as a login attempt (throttled: no password oracle).
+  if (body.password !== undefined && !actor.isAdmin) {
+    if (!body.current_password)
+      errors.add('current_password', 'This field is required to change the password.')
+    else if (
+      body.current_password.length > MAX_PASSWORD_LENGTH ||
+      !(await verifyPasswordThrottled(ctx, target, body.current_password, address))
+    )
+      errors.add('current_password', 'The current password is incorrect.')
+  }
 
   const now = ctx.now()
   const updated = await inTransaction(ctx.database, async (trx) => {
@@ -146,16 +158,6 @@ export async function updateUser(
       errors.add('email', 'A user with that email already exists.')
     }
     if (body.password !== undefined) {
-      if (!actor.isAdmin || actor.id === id) {
-        // An admin resets others' passwords; everyone proves they know their own.
-        if (!actor.isAdmin) {
-          if (!body.current_password)
-            errors.add('current_password', 'This field is required to change the password.')
-          else if (!(await verifyPassword(current.password, body.current_password))) {
-            errors.add('current_password', 'The current password is incorrect.')
-          }
-        }
-      }
       const problems = passwordProblems(newPassword!, {
         username: changes.username ?? current.username,
         email: changes.email ?? current.email,

@@ -9,7 +9,7 @@ import { createRuntime } from '../../src/runtime.js'
 import { deliver, DEFAULT_MAX_ATTEMPTS } from '../../src/notifications/delivery.js'
 import { at, createTestDatabase, dialects, startApp } from '../helpers.js'
 import type { TestApp, TestDatabase } from '../helpers.js'
-import { book, change, register } from './flows.js'
+import { book, change, freshToken, register } from './flows.js'
 import {
   calendarOf,
   expectNoDuplicates,
@@ -101,11 +101,14 @@ for (const engine of await dialects()) {
       // Confirmed, then completed.
       const r2 = await book(t.req, customer, slot('12:00'))
       await change(t.req, staff, r2.id, { status: 'confirmed' })
-      await change(t.req, staff, r2.id, { status: 'completed' })
       // Confirmed, then a no-show.
       const r3 = await book(t.req, customer, slot('14:00'))
       await change(t.req, staff, r3.id, { status: 'confirmed' })
-      await change(t.req, staff, r3.id, { status: 'no_show' })
+      // Both only once the visits have started.
+      t.clock.set(at(3, '14:05'))
+      const later = { ...staff, token: await freshToken(t, staff) }
+      await change(t.req, later, r2.id, { status: 'completed' })
+      await change(t.req, later, r3.id, { status: 'no_show' })
       await t.drain()
 
       const toCustomer = sink.mailsTo(customer.email).map((m) => m.subject)

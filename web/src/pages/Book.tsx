@@ -248,12 +248,15 @@ function TimeStep({ search, service }: { search: BookSearch; service: Service })
     movedFocus.current = true
     void navigate({ to: '/book', search: { ...search, date: d, taken: undefined }, replace: true })
   }
-  const pickSlot = (slot: Slot) => {
-    void navigate({
-      to: '/book',
-      search: { ...search, date, time: slot.start_time, taken: undefined },
-    })
-  }
+  const pickSlot = useCallback(
+    (slot: Slot) => {
+      void navigate({
+        to: '/book',
+        search: { ...search, date, time: slot.start_time, taken: undefined },
+      })
+    },
+    [navigate, search, date],
+  )
 
   return (
     <section aria-labelledby="time-step">
@@ -380,7 +383,9 @@ function ReviewStep({
   // One key per attempt: a double tap or a retry after a network error books once.
   const key = useMemo(() => newKey(), [time, service.id, search.barber, notes])
   const original = useQuery({
-    queryKey: ['reservation', search.reschedule],
+    queryKey: ['reservation-with-etag', search.reschedule],
+    staleTime: 0,
+    gcTime: 0,
     enabled: !!search.reschedule,
     queryFn: async () => {
       const r = await call(() =>

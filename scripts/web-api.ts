@@ -2,16 +2,14 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { pino } from 'pino'
-import { buildApp } from '../app.js'
-import { loadConfig } from '../config.js'
-import { createRuntime } from '../runtime.js'
+import { buildApp } from '../src/app.js'
+import { loadConfig } from '../src/config.js'
+import { createRuntime } from '../src/runtime.js'
 
 /** The checked-in API types of the web app. */
 export const API_TYPES_FILE = join(
   dirname(fileURLToPath(import.meta.url)),
   '..',
-  '..',
-  ...(import.meta.url.includes('/dist/') ? ['..'] : []),
   'web',
   'src',
   'api',
