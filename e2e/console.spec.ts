@@ -214,21 +214,45 @@ test.describe('desktop and tablet', () => {
     r = await api('GET', `/api/reservations/${web.id}/`, undefined, seed().adminToken)
     expect(r.staff).toBe(maria)
 
-    // Confirm and complete it.
+    // Confirm it: Complete is not offered before the visit starts.
     await block(page, /^14:00–14:30, Api Customer/).click()
+    const last = page.getByRole('dialog')
+    await last.getByRole('button', { name: 'Confirm', exact: true }).click()
+    await expect(last.getByText(/offered once the visit has started/)).toBeVisible()
+    await expect(last.getByRole('button', { name: 'Complete', exact: true })).toHaveCount(0)
+
+    // The customer came in early, today: the owner records it at the slot that has begun
+    // (admins may record a visit that started), confirms and completes it.
+    const today = shopDay(0)
+    const nowMinutes = (() => {
+      const [h, m] = new Intl.DateTimeFormat('en-GB', {
+        timeZone: SHOP.timezone,
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+      })
+        .format(new Date())
+        .split(':')
+        .map(Number) as [number, number]
+      return Math.floor((h * 60 + m) / 30) * 30
+    })()
+    const slotLabel = `${String(Math.floor(nowMinutes / 60)).padStart(2, '0')}:${String(nowMinutes % 60).padStart(2, '0')}`
+    await last.getByText('Change time or barber').click()
+    await last.getByLabel('Day').fill(today)
+    await last.getByLabel('Time').selectOption({ label: slotLabel })
+    await last.getByRole('button', { name: 'Move the booking' }).click()
+    await expect(last.locator('.badge')).toHaveText('Pending')
     await page.getByRole('dialog').getByRole('button', { name: 'Confirm', exact: true }).click()
     await page.getByRole('dialog').getByRole('button', { name: 'Complete', exact: true }).click()
     await expect(page.getByRole('dialog').locator('.badge')).toHaveText('Completed')
     await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click()
     await expectAccessible(page, 'console day')
     await page.getByRole('button', { name: 'List' }).click()
-    await expect(page.getByRole('list', { name: 'Bookings of the day' })).toContainText(
-      'Api Customer',
-    )
+    await expect(page.getByRole('list', { name: 'Bookings of the day' })).toContainText('Walk Inn')
     await expectAccessible(page, 'console day list')
 
     // On the dashboard.
-    await page.goto(`/console/dashboard?from=${date}&to=${date}`)
+    await page.goto(`/console/dashboard?from=${today}&to=${date}`)
     const byStatus = page.getByRole('table', { name: 'Bookings by status' })
     await expect(byStatus.getByRole('row', { name: /Completed/ })).toContainText('1')
     await expect(page.getByText('Revenue, completed')).toContainText('25.00')

@@ -137,6 +137,7 @@ export function BookingDialog({
   const day = shopDate(r.start_time, zone)
   const startMin = minutesInto(day, r.start_time, zone)
   const active = r.status === 'pending' || r.status === 'confirmed'
+  const started = Date.parse(r.start_time) <= Date.now()
   const p = person.data
   const ended = (visits.data ?? []).filter((v) => v.id !== r.id)
   const completed = ended.filter((v) => v.status === 'completed').length
@@ -184,19 +185,28 @@ export function BookingDialog({
       {!current && !problem && <p role="status">Loading the latest version…</p>}
       {current && (
         <div className="actions">
-          {(ACTIONS[r.status] ?? []).map((a) => (
-            <button
-              key={a.to}
-              type="button"
-              className="accent"
-              disabled={busy}
-              onClick={() =>
-                void change({ status: a.to }, `Booking ${STATUS_LABEL[a.to]?.toLowerCase()}.`)
-              }
-            >
-              {a.label}
-            </button>
-          ))}
+          {(ACTIONS[r.status] ?? [])
+            // A visit is completed or a no-show only once it has started (the API's rule).
+            .filter((a) => started || (a.to !== 'completed' && a.to !== 'no_show'))
+            .map((a) => (
+              <button
+                key={a.to}
+                type="button"
+                className="accent"
+                disabled={busy}
+                onClick={() =>
+                  void change({ status: a.to }, `Booking ${STATUS_LABEL[a.to]?.toLowerCase()}.`)
+                }
+              >
+                {a.label}
+              </button>
+            ))}
+          {r.status === 'confirmed' && !started && (
+            <p className="hint">
+              Complete and No-show are offered once the visit has started (
+              {timeOfDay(r.start_time, zone)}).
+            </p>
+          )}
           {active && !cancelling && (
             <button type="button" disabled={busy} onClick={() => setCancelling(true)}>
               Cancel booking…

@@ -106,7 +106,12 @@ export function DayView({ search }: { search: Search }) {
   const timeOff = useQuery(timeOffQuery)
   const people = usePeople((day.data ?? []).map((r) => r.customer))
 
-  const [openId, setOpenId] = useState<number | null>(null)
+  // The booking open in the dialog: kept even when a move takes it off this day.
+  const [openRes, setOpenRes] = useState<Reservation | null>(null)
+  const openId = useCallback(
+    (id: number) => setOpenRes((day.data ?? []).find((r) => r.id === id) ?? null),
+    [day.data],
+  )
   const [newAt, setNewAt] = useState<{ staff: number | null; minutes: number } | null>(null)
   const [blocking, setBlocking] = useState(false)
   const [message, setMessage] = useState<{ text: string; error?: boolean } | null>(null)
@@ -229,7 +234,7 @@ export function DayView({ search }: { search: Search }) {
 
   if (!user) return null
   const loading = day.isPending || services.isPending || (isAdmin && barbers.isPending)
-  const opened = (day.data ?? []).find((r) => r.id === openId)
+  const opened = (day.data ?? []).find((r) => r.id === openRes?.id) ?? openRes
 
   return (
     <section className="dayview" aria-labelledby="day-title">
@@ -333,7 +338,7 @@ export function DayView({ search }: { search: Search }) {
           people={people}
           services={serviceById}
           columns={columns}
-          onOpen={setOpenId}
+          onOpen={openId}
         />
       ) : (
         <DayGrid
@@ -348,7 +353,7 @@ export function DayView({ search }: { search: Search }) {
           off={dayOff}
           people={people}
           services={serviceById}
-          onOpen={setOpenId}
+          onOpen={openId}
           onEmpty={onEmpty}
           onMove={(r, staff, minutes) => void move(r, staff, minutes)}
         />
@@ -383,7 +388,7 @@ export function DayView({ search }: { search: Search }) {
         <BookingDialog
           reservation={opened}
           columns={columns}
-          onClose={() => setOpenId(null)}
+          onClose={() => setOpenRes(null)}
           onDone={(text) => setMessage({ text })}
         />
       )}
