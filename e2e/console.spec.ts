@@ -348,7 +348,8 @@ test.describe('desktop and tablet', () => {
     await dialog.getByRole('button', { name: 'Confirm', exact: true }).click()
     await expect(dialog.getByRole('alert')).toContainText('Someone else changed this booking')
     await expect(dialog.locator('.badge')).toHaveText('Confirmed')
-    await expect(dialog.getByRole('button', { name: 'Complete', exact: true })).toBeVisible()
+    await expect(dialog.getByRole('button', { name: 'Confirm', exact: true })).toHaveCount(0)
+    await expect(dialog.getByText(/offered once the visit has started/)).toBeVisible()
   })
 
   test('the grid works from the keyboard: arrows between free times, Enter books there', async ({
