@@ -305,6 +305,12 @@ test.describe('desktop and tablet', () => {
     expect(csv).toContain('Api Customer')
     expect(csv.trim().split('\r\n')).toHaveLength(2)
 
+    // From a customer's profile to their reservations in the table.
+    await page.goto(`/console/customers/${customer.id}`)
+    await page.getByRole('link', { name: /All their reservations/ }).click()
+    await expect(page.getByRole('status').filter({ hasText: '1 reservation match.' })).toBeVisible()
+    await expectAccessible(page, 'console customer profile')
+
     // The owner cannot delete the last admin (themself): the API's reason, in words.
     const me = await api<{ id: number }>('GET', '/api/auth/me/', undefined, seed().adminToken)
     await page.goto(`/console/customers/${me.id}`)

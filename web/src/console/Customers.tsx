@@ -241,6 +241,13 @@ function Profile({ id }: { id: number }) {
         </form>
       )}
       <h2>Bookings</h2>
+      {isAdmin && (
+        <p>
+          <ConsoleLink to="reservations" search={{ customer: String(id), ordering: '-start_time' }}>
+            All their reservations in the table (filters, CSV)
+          </ConsoleLink>
+        </p>
+      )}
       {bookings.isPending ? (
         <Loading what="bookings" />
       ) : rows.length === 0 ? (

@@ -16,6 +16,7 @@ import {
   barbersQuery,
   fetchAll,
   personName,
+  personQuery,
   POLL_MS,
   raw,
   STATUS_LABEL,
@@ -104,11 +105,17 @@ export default function Reservations({ search }: { search: Search }) {
       const all = await fetchAll<Reservation>('/api/reservations/', q)
       const ids = [...new Set(all.map((r) => r.customer))]
       const names = new Map<number, string>()
-      for (const id of ids) {
-        const hit =
-          people.get(id) ?? qc.getQueryData<{ first_name: string }>(['console', 'person', id])
-        if (hit) names.set(id, personName(hit))
-      }
+      // Each customer once (cached), six at a time; one that cannot be read stays blank.
+      for (let i = 0; i < ids.length; i += 6)
+        await Promise.all(
+          ids.slice(i, i + 6).map(async (id) => {
+            try {
+              names.set(id, personName(await qc.fetchQuery(personQuery(id)), ''))
+            } catch {
+              names.set(id, '')
+            }
+          }),
+        )
       const csv = toCsv(
         [
           'id',
