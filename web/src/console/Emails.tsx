@@ -9,6 +9,14 @@ import { Refusal } from './parts'
 
 const KIND: Record<string, string> = {}
 
+/** Payloads carry ids (the sender reloads fresh state): the booking or the person it is about. */
+function about(n: Notification): string {
+  const p = n.payload
+  if (typeof p.reservationId === 'number') return `Booking #${p.reservationId}`
+  if (typeof p.userId === 'number') return `Account #${p.userId}`
+  return '—'
+}
+
 export default function Emails() {
   const shop = useShop()
   const qc = useQueryClient()
@@ -84,7 +92,7 @@ export default function Emails() {
               <tr>
                 <th scope="col">Made</th>
                 <th scope="col">Kind</th>
-                <th scope="col">To</th>
+                <th scope="col">About</th>
                 <th scope="col">State</th>
                 <th scope="col">Error</th>
                 <th scope="col">Actions</th>
@@ -95,7 +103,7 @@ export default function Emails() {
                 <tr key={n.id}>
                   <td>{when(n.created_at, shop.timezone)}</td>
                   <td>{KIND[n.kind] ?? n.kind.replace(/_/g, ' ')}</td>
-                  <td>{String(n.payload.to ?? n.payload.email ?? '—')}</td>
+                  <td>{about(n)}</td>
                   <td>
                     {n.status} ({n.attempts} attempt{n.attempts === 1 ? '' : 's'})
                   </td>
