@@ -1,4 +1,4 @@
-import { Suspense } from 'react'
+import { lazy, Suspense } from 'react'
 import type { QueryClient } from '@tanstack/react-query'
 import { useSuspenseQuery } from '@tanstack/react-query'
 import {
@@ -7,6 +7,7 @@ import {
   createRouter,
   Link,
   Outlet,
+  useRouterState,
 } from '@tanstack/react-router'
 import { signOut, useSession } from './auth'
 import { shopQuery } from './data'
@@ -26,6 +27,9 @@ function Layout() {
 function Shell() {
   const shop = useSuspenseQuery(shopQuery).data
   const { user } = useSession()
+  // The shop's console (/console/) has a layout of its own, loaded with its chunk.
+  const inConsole = useRouterState({ select: (s) => s.location.pathname.startsWith('/console') })
+  if (inConsole) return <Outlet />
   return (
     <>
       <a className="skip" href="#main">
@@ -135,6 +139,15 @@ const resetRoute = createRoute({
   },
 })
 
+/** The shop's console: its own chunk, loaded only when /console/ is opened. */
+const consoleRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/console/$',
+  validateSearch: (s: Record<string, unknown>): Record<string, string | undefined> =>
+    Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v == null ? undefined : String(v)])),
+  component: lazy(() => import('./console/Console')),
+})
+
 const routeTree = rootRoute.addChildren([
   indexRoute,
   bookRoute,
@@ -143,6 +156,7 @@ const routeTree = rootRoute.addChildren([
   signInRoute,
   forgotRoute,
   resetRoute,
+  consoleRoute,
 ])
 
 export const router = createRouter({
