@@ -47,7 +47,12 @@ const MONTH_NAMES = [
 const zones = new Map<string, IANAZone>()
 
 export function isValidTimeZone(zone: string): boolean {
-  return typeof zone === 'string' && (zones.has(zone) || IANAZone.isValidZone(zone))
+  // Node 24's ICU also takes UTC offsets ("+02:00", ECMA-402 offset zones): not IANA names,
+  // and they would ignore daylight saving time, so refused here.
+  return (
+    typeof zone === 'string' &&
+    (zones.has(zone) || (!/^[+-]/.test(zone) && IANAZone.isValidZone(zone)))
+  )
 }
 
 /** Resolves a zone once; an invalid zone is a configuration bug, so it throws rather than guessing. */
