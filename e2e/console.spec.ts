@@ -78,9 +78,8 @@ async function shot(page: Page, name: string): Promise<void> {
 /** A booking on the grid, by its accessible name ("10:00–10:30, Walk Inn, Classic cut, Pending"). */
 const block = (page: Page, name: RegExp) => page.getByRole('button', { name })
 
-test.describe('desktop and tablet', () => {
-  test.skip(({ isMobile }) => isMobile, 'the phone runs the day view tests below')
-
+// Which project runs which block is chosen in playwright.config.ts by these @tags.
+test.describe('desktop and tablet @wide', () => {
   test('the owner runs the day: service, hours, a walk-in, a web booking confirmed, moved by form and by drag, completed, on the dashboard', async ({
     page,
   }) => {
@@ -535,9 +534,7 @@ test.describe('desktop and tablet', () => {
   })
 })
 
-test.describe('phone', () => {
-  test.skip(({ isMobile }) => !isMobile, 'the desktop runs the full console')
-
+test.describe('phone @phone', () => {
   test('the day view, its list and the booking dialog work on a phone', async ({ page }) => {
     const date = shopDay(25)
     const [niko] = seed().barbers as [number]

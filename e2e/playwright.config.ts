@@ -35,12 +35,18 @@ export default defineConfig({
     launchOptions,
   },
   projects: [
-    { name: 'phone', use: { ...devices['Pixel 7'], launchOptions } },
+    {
+      name: 'phone',
+      use: { ...devices['Pixel 7'], launchOptions },
+      // The console's desktop and tablet tests (@wide) need a wide screen.
+      grepInvert: /@wide/,
+    },
     {
       name: 'desktop',
       use: { ...devices['Desktop Chrome'], launchOptions },
-      // The slow-phone benchmark is measured once, on the phone.
-      grepInvert: /slow phone/,
+      // The slow-phone benchmark is measured once, on the phone, as are the console's
+      // phone tests (@phone).
+      grepInvert: /slow phone|@phone/,
     },
   ],
 })
