@@ -90,6 +90,9 @@ class Supervisor {
     slot.ready = false
     slot.killed = false
     slot.worker = cluster.fork(slot.env)
+    // A channel that breaks while a message is on its way (a process exiting) must not
+    // become an unhandled 'error' event that ends the primary; its exit is handled anyway.
+    slot.worker.on('error', (err) => this.log.debug({ err }, `${slot.name}: IPC error`))
   }
 
   #slotOf(worker: Worker): Slot | undefined {
@@ -101,7 +104,9 @@ class Supervisor {
   }
 
   #send(worker: Worker | undefined, msg: ToWorker): void {
-    if (worker?.isConnected()) worker.send(msg)
+    // With a callback, a failed send (EPIPE: the process is exiting) is reported there, not
+    // as an 'error' event; the process's exit is what the supervisor acts on.
+    if (worker?.isConnected()) worker.send(msg, undefined, undefined, () => undefined)
   }
 
   #message(worker: Worker, msg: ToPrimary): void {
