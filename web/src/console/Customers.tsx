@@ -9,7 +9,7 @@ import { ErrorText, Field, Loading } from '../ui'
 import { ConsoleLink, useGo } from './Console'
 import { personName, raw, usePerson } from './data'
 import type { Person } from './data'
-import { Refusal, StatusBadge } from './parts'
+import { Pager, Refusal, StatusBadge } from './parts'
 
 export default function Customers({ id }: { id: string }) {
   return id ? <Profile id={Number(id)} /> : <CustomerList />
@@ -91,17 +91,7 @@ function CustomerList() {
               ))}
             </tbody>
           </table>
-          <nav className="pager" aria-label="Pages">
-            <button type="button" disabled={page <= 1} onClick={() => setPage(page - 1)}>
-              Previous page
-            </button>
-            <span>
-              Page {page} of {pages}
-            </span>
-            <button type="button" disabled={page >= pages} onClick={() => setPage(page + 1)}>
-              Next page
-            </button>
-          </nav>
+          <Pager page={page} pages={pages} onPage={setPage} />
         </>
       )}
     </section>

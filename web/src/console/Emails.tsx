@@ -5,7 +5,7 @@ import { when } from '../lib/time'
 import { ErrorText, Loading } from '../ui'
 import { raw } from './data'
 import type { Notification } from './data'
-import { Refusal } from './parts'
+import { Pager, Refusal } from './parts'
 
 const KIND: Record<string, string> = {}
 
@@ -121,17 +121,7 @@ export default function Emails() {
               ))}
             </tbody>
           </table>
-          <nav className="pager" aria-label="Pages">
-            <button type="button" disabled={page <= 1} onClick={() => setPage(page - 1)}>
-              Previous page
-            </button>
-            <span>
-              Page {page} of {pages}
-            </span>
-            <button type="button" disabled={page >= pages} onClick={() => setPage(page + 1)}>
-              Next page
-            </button>
-          </nav>
+          <Pager page={page} pages={pages} onPage={setPage} />
         </>
       )}
     </section>

@@ -24,7 +24,7 @@ import {
   usePeople,
 } from './data'
 import { toCsv } from './lib'
-import { SelectField, StatusBadge } from './parts'
+import { Pager, SelectField, StatusBadge } from './parts'
 import { Field } from '../ui'
 
 const PAGE = 25
@@ -259,25 +259,11 @@ export default function Reservations({ search }: { search: Search }) {
               ))}
             </tbody>
           </table>
-          <nav className="pager" aria-label="Pages">
-            <button
-              type="button"
-              disabled={page <= 1}
-              onClick={() => go('reservations', { ...search, page: String(page - 1) })}
-            >
-              Previous page
-            </button>
-            <span>
-              Page {page} of {pages}
-            </span>
-            <button
-              type="button"
-              disabled={page >= pages}
-              onClick={() => go('reservations', { ...search, page: String(page + 1) })}
-            >
-              Next page
-            </button>
-          </nav>
+          <Pager
+            page={page}
+            pages={pages}
+            onPage={(p) => go('reservations', { ...search, page: String(p) })}
+          />
         </>
       )}
       {opened && (
