@@ -5,27 +5,20 @@ import type { Database as Tables, ReservationTable } from '../db/types.js'
 import type { Executor } from '../db/database.js'
 import {
   inTransaction,
-  insertReturningId,
-  isExclusionViolation,
   isUniqueViolation,
-  lockForBooking,
   oneAtATime,
-  takeLock,
   toBool,
   toDate,
   toDateOrNull,
-  toNumber,
 } from '../db/database.js'
 import type { CancelledBy, ReservationRow, ReservationStatus, ServiceRow } from '../db/types.js'
 import type { Actor } from '../http/auth.js'
 import { readDateTime } from '../http/datetime.js'
-import type { ApiError } from '../http/errors.js'
 import {
   FieldErrors,
   Forbidden,
   NotFound,
   PreconditionFailed,
-  SlotUnavailable,
   Unprocessable,
   ValidationFailed,
 } from '../http/errors.js'
@@ -42,8 +35,15 @@ import type {
   ReservationListQuery,
   UpdateReservationBody,
 } from './reservations.schemas.js'
-import { ACTIVE_STATUSES, STATUSES } from './reservations.schemas.js'
-import { evaluate, loadSchedule, MAX_HOLD_MS } from './schedule.js'
+import { STATUSES } from './reservations.schemas.js'
+import {
+  bookingLane,
+  checkActiveLimit,
+  constraintToRetry,
+  guardChange,
+  insertBooking,
+  place,
+} from './booking.js'
 
 type Trx = Transaction<Tables>
 
@@ -168,180 +168,11 @@ function checkHorizon(ctx: AppContext, errors: FieldErrors, start: Date, now: Da
     errors.add('start_time', `Bookings open at most ${days} days ahead.`)
 }
 
-/**
- * A customer booking for themself holds at most MAX_ACTIVE_BOOKINGS pending or confirmed
- * future reservations. Counted under the customer's lock,
- * taken before any barber's, so concurrent bookings of one customer count one another.
- */
-async function checkActiveLimit(
-  ctx: AppContext,
-  trx: Trx,
-  customerId: number,
-  now: Date,
-): Promise<void> {
-  await takeLock(ctx.database.engine, trx, `customer:${customerId}`)
-  const q = trx
-    .selectFrom('reservations')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('customer_id', '=', customerId)
-    .where('status', 'in', ACTIVE_STATUSES)
-    .where('start_time', '>', now)
-  const { n } = await q.executeTakeFirstOrThrow()
-  const max = ctx.config.maxActiveBookings
-  if (toNumber(n) >= max) {
-    throw new ValidationFailed({
-      non_field_errors: [
-        `You already have ${max} upcoming reservations, the most one may hold at a time.`,
-      ],
-    })
-  }
-}
-
 function checkNotes(errors: FieldErrors, notes: string | null | undefined): string {
   const v = notes ?? ''
   if (v.length > MAX_NOTES)
     errors.add('notes', `Ensure this field has no more than ${MAX_NOTES} characters.`)
   return v
-}
-
-interface Placement {
-  /** undefined: assign any free barber. */
-  staffId: number | null | undefined
-  start: Date
-  end: Date
-  hold: Date
-}
-
-/**
- * Booking without double booking is two steps around the write, in one transaction:
- *
- * 1. `place` (before writing): opening hours, working hours, time off and the barber's other
- *    reservations, from a plain read; picks the barber (the first free one, in the order
- *    availability lists them, when none is named). 400/409 from here change nothing.
- * 2. `holdPlacement` (after writing, just before commit): takes the barber's booking lock
- *    and looks again, under it, for an active reservation of that barber overlapping the one
- *    written. Whoever takes the lock second sees the first one's commit (READ COMMITTED
- *    reads what was committed before each statement), so of two overlapping bookings the
- *    second is refused; the lock is held only for one query and the commit.
- *
- * SQLite takes its write lock at BEGIN IMMEDIATE, so step 1 already reads under it.
- * PostgreSQL's exclusion constraint is a second line behind both.
- */
-/** The barber chosen (null: the single chair) and, when assigned automatically, the other
- * barbers who looked free too, in the same order: the ones to try if the first was taken. */
-interface Placed {
-  staffId: number | null
-  alternatives: number[]
-}
-
-async function place(
-  ctx: AppContext,
-  trx: Trx,
-  p: Placement,
-  exclude: number | null,
-): Promise<Placed> {
-  const { config } = ctx
-  const schedule = await loadSchedule(trx, {
-    from: p.start,
-    to: p.hold,
-    zone: config.timezone,
-    shopHours: config.openingHours,
-    shopSpec: config.openingHoursSpec,
-    // Every active barber when none is named (the candidates), else the one named.
-    staffIds: p.staffId == null ? undefined : [p.staffId],
-  })
-  // No barbers at all: the shop is one chair.
-  if (p.staffId === null || (p.staffId === undefined && schedule.staff.length === 0)) {
-    const verdict = evaluate(schedule, null, p.start, p.end, p.hold, exclude)
-    if (verdict === 'ok') return { staffId: null, alternatives: [] }
-    if (verdict === 'busy') throw SlotUnavailable()
-    throw outsideHours(verdict)
-  }
-  const candidates = p.staffId != null ? [p.staffId] : schedule.staff.map((m) => m.id)
-  const free: number[] = []
-  let sawOpen = false
-  for (const id of candidates) {
-    const verdict = evaluate(schedule, id, p.start, p.end, p.hold, exclude)
-    if (verdict === 'ok') free.push(id)
-    if (verdict === 'shop_closed') throw outsideHours(verdict)
-    if (verdict === 'busy') sawOpen = true
-    if (verdict === 'staff_closed' && p.staffId != null) throw outsideHours(verdict)
-  }
-  const [first, ...alternatives] = free
-  if (first !== undefined) return { staffId: first, alternatives }
-  throw SlotUnavailable(sawOpen ? undefined : 'No staff member works at the requested time.')
-}
-
-/**
- * Step 2 of a booking (see `place`), before anything is written: under the barber's lock,
- * looks for an active reservation of the same barber overlapping the placement (other than
- * `exclude`, the reservation being moved). If there is one, an automatically assigned
- * booking moves on to the next barber who looked free (locks are taken in ascending id
- * order, as the candidates come), else it is refused. Returns the barber to write.
- *
- * The lock comes before the write: two transactions that both wrote overlapping rows
- * first would wait on each other in PostgreSQL's exclusion check and deadlock (issue 10).
- */
-async function holdPlacement(
-  ctx: AppContext,
-  trx: Trx,
-  placed: Placed,
-  p: Pick<Placement, 'start' | 'hold'>,
-  exclude: number | null,
-): Promise<number | null> {
-  const { engine } = ctx.database
-  if (engine === 'sqlite') return placed.staffId
-  const rest = [...placed.alternatives]
-  for (let staffId = placed.staffId; ;) {
-    await lockForBooking(engine, trx, staffId)
-    let q = trx
-      .selectFrom('reservations')
-      .select('id')
-      .where('staff_id', staffId === null ? 'is' : '=', staffId)
-      .where('status', 'in', ACTIVE_STATUSES)
-      .where('start_time', '<', p.hold)
-      .where('start_time', '>', new Date(p.start.getTime() - MAX_HOLD_MS))
-      .where('hold_until', '>', p.start)
-    if (exclude !== null) q = q.where('id', '<>', exclude)
-    const clash = await q.limit(1).executeTakeFirst()
-    if (!clash) return staffId
-    const next = rest.shift()
-    if (next === undefined) throw SlotUnavailable()
-    staffId = next
-  }
-}
-
-/**
- * How many booking transactions of one barber (or of automatic assignment) run at once in
- * this process; the rest wait in memory, without a pooled connection (see oneAtATime).
- */
-function bookingLane(staffId: number | null | undefined): [string, number] {
-  return staffId === undefined ? ['book:auto', 2] : [`book:${staffId ?? 'shop'}`, 1]
-}
-
-/**
- * PostgreSQL's exclusion constraint refusing an automatically assigned barber means a
- * concurrent booking got there first: try the whole transaction again from a fresh read.
- */
-function exclusionToRetry(autoAssigned: boolean): (err: unknown) => never {
-  return (err) => {
-    throw autoAssigned && isExclusionViolation(err) ? SlotTaken() : err
-  }
-}
-
-/** The barber auto-assigned was booked by a concurrent request: try again from a fresh read. */
-function SlotTaken(): ApiError & { retryable: true } {
-  return Object.assign(SlotUnavailable(), { retryable: true as const })
-}
-
-function outsideHours(verdict: 'shop_closed' | 'staff_closed'): ValidationFailed {
-  return new ValidationFailed({
-    non_field_errors: [
-      verdict === 'shop_closed'
-        ? 'The requested time is outside opening hours.'
-        : "The requested time is outside the staff member's working hours.",
-    ],
-  })
 }
 
 /* ---------- the one transition function (requests and the sweep) ---------- */
@@ -581,84 +412,83 @@ export async function createReservation(
   const status: ReservationStatus = ctx.config.autoConfirm ? 'confirmed' : 'pending'
 
   try {
-    const row = await oneAtATime(ctx.database, ...bookingLane(body.staff ?? undefined), () =>
-      inTransaction(ctx.database, async (trx) => {
-        // The key goes in first: a concurrent request with the same key waits on it here,
-        // then fails on the unique index and replays this request's answer.
-        if (idempotencyKey) {
-          await trx
-            .insertInto('idempotency_keys')
-            .values({
-              user_id: actor.id,
-              key: idempotencyKey,
-              request_hash: hash,
-              status_code: 0,
-              response_body: '',
-              created_at: now,
-            })
-            .execute()
-        }
-        const placement = { staffId: body.staff ?? undefined, start: start!, end: end!, hold }
-        const placed = await place(ctx, trx, placement, null)
-        // After the plain read (a slot already taken is a 409 without it), before any barber's lock.
-        if (asCustomer) await checkActiveLimit(ctx, trx, customerId, now)
-        const staffId = await holdPlacement(ctx, trx, placed, placement, null)
-        const values = {
-          customer_id: customerId,
-          staff_id: staffId,
-          service_id: service?.id ?? null,
-          start_time: start!,
-          end_time: end!,
-          hold_until: hold,
-          status,
-          notes,
-          created_at: now,
-          updated_at: now,
-          confirmed_at: status === 'confirmed' ? now : null,
-          completed_at: null,
-          cancelled_at: null,
-          cancelled_by: null,
-          cancellation_reason: '',
-          version: 1,
-          reminder_sent_for: null,
-        } satisfies Omit<ReservationRow, 'id'>
-        const id = await insertReturningId(ctx.database.engine, trx, 'reservations', values).catch(
-          exclusionToRetry(body.staff == null),
-        )
-        // What was just written, without reading it back inside the locked section.
-        const created: ReservationRow = { id, ...values }
-        await trx
-          .insertInto('reservation_history')
-          .values({
-            reservation_id: id,
-            at: now,
-            actor_id: actor.id,
-            from_status: null,
-            to_status: status,
+    const row = await oneAtATime(
+      ctx.database,
+      ...bookingLane(ctx.database.engine, body.staff ?? undefined),
+      () =>
+        inTransaction(ctx.database, async (trx) => {
+          // The key goes in first: a concurrent request with the same key waits on it here,
+          // then fails on the unique index and replays this request's answer.
+          if (idempotencyKey) {
+            await trx
+              .insertInto('idempotency_keys')
+              .values({
+                user_id: actor.id,
+                key: idempotencyKey,
+                request_hash: hash,
+                status_code: 0,
+                response_body: '',
+                created_at: now,
+              })
+              .execute()
+          }
+          const placement = { staffId: body.staff ?? undefined, start: start!, end: end!, hold }
+          const placed = await place(ctx, trx, placement, null)
+          // After the plain read (a slot already taken is a 409 without it), before any barber's lock.
+          if (asCustomer) await checkActiveLimit(ctx, trx, customerId, now)
+          const values = {
+            customer_id: customerId,
+            service_id: service?.id ?? null,
             start_time: start!,
             end_time: end!,
-          })
-          .execute()
-        if (ctx.config.adminEmail)
-          await addToOutbox(trx, now, 'email.reservation_created', { reservationId: id })
-        if (status === 'confirmed') {
-          await addToOutbox(trx, now, 'email.reservation_status', {
-            reservationId: id,
-            status: 'confirmed',
-            version: created.version,
-          })
-          await queueReminderIfDue(ctx, trx, created)
-        }
-        if (idempotencyKey) {
+            hold_until: hold,
+            status,
+            notes,
+            created_at: now,
+            updated_at: now,
+            confirmed_at: status === 'confirmed' ? now : null,
+            completed_at: null,
+            cancelled_at: null,
+            cancelled_by: null,
+            cancellation_reason: '',
+            version: 1,
+            reminder_sent_for: null,
+          } satisfies Omit<ReservationRow, 'id' | 'staff_id'>
+          const { id, staffId } = await insertBooking(ctx, trx, placed, values)
+          // What was just written, without reading it back inside the locked section.
+          const created: ReservationRow = { id, staff_id: staffId, ...values }
           await trx
-            .updateTable('idempotency_keys')
-            .set({ status_code: 201, response_body: JSON.stringify(toReservation(created)) })
-            .where('user_id', '=', actor.id)
-            .where('key', '=', idempotencyKey)
+            .insertInto('reservation_history')
+            .values({
+              reservation_id: id,
+              at: now,
+              actor_id: actor.id,
+              from_status: null,
+              to_status: status,
+              start_time: start!,
+              end_time: end!,
+            })
             .execute()
-        }
-        return created
-      }),
+          if (ctx.config.adminEmail)
+            await addToOutbox(trx, now, 'email.reservation_created', { reservationId: id })
+          if (status === 'confirmed') {
+            await addToOutbox(trx, now, 'email.reservation_status', {
+              reservationId: id,
+              status: 'confirmed',
+              version: created.version,
+            })
+            await queueReminderIfDue(ctx, trx, created)
+          }
+          if (idempotencyKey) {
+            await trx
+              .updateTable('idempotency_keys')
+              .set({ status_code: 201, response_body: JSON.stringify(toReservation(created)) })
+              .where('user_id', '=', actor.id)
+              .where('key', '=', idempotencyKey)
+              .execute()
+          }
+          return created
+        }),
     )
     ctx.wakeOutbox()
     return { status: 201, body: toReservation(row), etag: etagOf(row), replayed: false }
@@ -895,7 +725,7 @@ export async function updateReservation(
         const wanted = newStaff === null && row.staff_id !== null ? undefined : newStaff
         const placement = { staffId: wanted, start: newStart, end: newEnd, hold }
         const placed = await place(ctx, trx, placement, row.id)
-        const staffId = await holdPlacement(ctx, trx, placed, placement, row.id)
+        const staffId = await guardChange(ctx, trx, placed, placement, row.id)
         autoAssigned = wanted === undefined
         move = { start: newStart, end: newEnd, hold, staffId, serviceId: newService?.id ?? null }
         const reassigned = staffId !== row.staff_id
@@ -911,11 +741,11 @@ export async function updateReservation(
           hold: toDate(row.hold_until),
         }
         const placed = await place(ctx, trx, placement, row.id)
-        await holdPlacement(ctx, trx, placed, placement, row.id)
+        await guardChange(ctx, trx, placed, placement, row.id)
       }
       change.move = move
       if (status) assertStarted(move?.start ?? toDate(row.start_time), status, now)
-      const result = await applyChange(ctx, trx, row, change).catch(exclusionToRetry(autoAssigned))
+      const result = await applyChange(ctx, trx, row, change).catch(constraintToRetry(autoAssigned))
       if (!result) throw PreconditionFailed()
       return result
     })
@@ -926,7 +756,7 @@ export async function updateReservation(
       : seen.staff_id
   const updated =
     wantsMove || to === 'confirmed'
-      ? await oneAtATime(ctx.database, ...bookingLane(staffWanted), run)
+      ? await oneAtATime(ctx.database, ...bookingLane(ctx.database.engine, staffWanted), run)
       : await run()
   ctx.wakeOutbox()
   return { reservation: toReservation(updated), etag: etagOf(updated) }

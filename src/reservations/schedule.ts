@@ -74,10 +74,17 @@ export async function loadSchedule(
     .where('is_active', '=', true)
   if (opts.staffIds)
     staffQuery = staffQuery.where('id', 'in', opts.staffIds.length ? opts.staffIds : [-1])
+  let reservationQuery = db.selectFrom('reservations')
+  // Named barbers: only their own reservations can block them.
+  if (opts.staffIds)
+    reservationQuery = reservationQuery.where(
+      'staff_id',
+      'in',
+      opts.staffIds.length ? opts.staffIds : [-1],
+    )
   const [staffRows, reservations, timeOff] = await Promise.all([
     staffQuery.orderBy('id').execute(),
-    db
-      .selectFrom('reservations')
+    reservationQuery
       .select(['id', 'staff_id', 'start_time', 'hold_until'])
       .where('status', 'in', ACTIVE_STATUSES)
       .where('start_time', '<', opts.to)
