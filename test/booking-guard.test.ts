@@ -1,4 +1,6 @@
+import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { inTransaction } from '../src/db/database.js'
 import { insertBooking, place } from '../src/reservations/booking.js'
 import type { Placed } from '../src/reservations/booking.js'
 import { dialects, startApp } from './helpers.js'
@@ -86,6 +88,23 @@ for (const engine of await dialects()) {
 
     // SQLite has no guard of its own to race: its read runs under the write lock (below).
     if (engine !== 'sqlite') {
+      it('transactions are READ COMMITTED: a read after a lock sees what the holder committed', async () => {
+        const level = await inTransaction(t.database, async (trx) => {
+          if (engine === 'postgres') {
+            const r = await sql<{
+              transaction_isolation: string
+            }>`show transaction_isolation`.execute(trx)
+            return r.rows[0]!.transaction_isolation
+          }
+          const read = (v: string) => sql<{ l: string }>`select ${sql.raw(v)} as l`.execute(trx)
+          const r = await read('@@session.transaction_isolation').catch(() =>
+            read('@@session.tx_isolation'),
+          )
+          return r.rows[0]!.l
+        })
+        expect(level.toLowerCase().replace('-', ' ')).toBe('read committed')
+      })
+
       it('writes of one slot placed from a stale read: exactly one lands, the rest are 409', async () => {
         const barber = await t.user({ staff: true })
         const customer = await t.user()

@@ -202,6 +202,11 @@ export function createDatabase(
         connectTimeout: 5000,
         enableKeepAlive: true,
       })
+      // READ COMMITTED for every transaction (see inTransaction), set once per connection
+      // rather than by an extra statement before each BEGIN.
+      pool.on('connection', (conn) => {
+        conn.query('set session transaction isolation level read committed')
+      })
       const writes = new WriteCounter()
       const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }), plugins: [writes] })
       return {
@@ -313,9 +318,10 @@ export async function inTransaction<T>(
   for (let attempt = 1; ; attempt++) {
     try {
       const builder = handle.db.transaction()
-      return handle.engine === 'sqlite'
-        ? await builder.execute(fn)
-        : await builder.setIsolationLevel('read committed').execute(fn)
+      // MySQL's connections are set to READ COMMITTED when the pool opens them.
+      return handle.engine === 'postgres'
+        ? await builder.setIsolationLevel('read committed').execute(fn)
+        : await builder.execute(fn)
     } catch (err) {
       if (isLostRace(err)) {
         if (attempt >= 50) throw err

@@ -111,32 +111,39 @@ export async function assertVisible(ctx: AppContext, actor: Actor, id: number): 
 
 /* ---------- validation shared by create and move ---------- */
 
-async function loadService(
+/** The rows a create or a move refers to, read at once (in parallel where there is a pool). */
+async function referenced(
   db: Executor,
+  ids: { customer?: number; service?: number; staff?: number },
+) {
+  const [customer, service, staff] = await Promise.all([
+    ids.customer !== undefined ? findUserById(db, ids.customer) : undefined,
+    ids.service !== undefined
+      ? db.selectFrom('services').selectAll().where('id', '=', ids.service).executeTakeFirst()
+      : undefined,
+    ids.staff !== undefined
+      ? db
+          .selectFrom('users')
+          .select(['id'])
+          .where('id', '=', ids.staff)
+          .where('is_staff_member', '=', true)
+          .where('is_active', '=', true)
+          .executeTakeFirst()
+      : undefined,
+  ])
+  return { customer, service, staff }
+}
+
+function judgeService(
   errors: FieldErrors,
   id: number,
-): Promise<ServiceRow | undefined> {
-  const service = await db
-    .selectFrom('services')
-    .selectAll()
-    .where('id', '=', id)
-    .executeTakeFirst()
+  service: ServiceRow | undefined,
+): ServiceRow | undefined {
   if (!service) errors.add('service', INVALID_PK(id))
   else if (!toBool(service.is_active))
     errors.add('service', 'This service is not currently offered.')
   else return service
   return undefined
-}
-
-async function checkStaff(db: Executor, errors: FieldErrors, id: number): Promise<void> {
-  const staff = await db
-    .selectFrom('users')
-    .select(['id'])
-    .where('id', '=', id)
-    .where('is_staff_member', '=', true)
-    .where('is_active', '=', true)
-    .executeTakeFirst()
-  if (!staff) errors.add('staff', INVALID_PK(id))
 }
 
 function checkTimes(
@@ -383,18 +390,25 @@ export async function createReservation(
   const now = ctx.now()
   const errors = new FieldErrors()
   let customerId = actor.id
-  if (body.customer != null && body.customer !== actor.id) {
-    // Only an admin may book for another user, and a staff member into their own column.
-    if (!actor.isAdmin && !(actor.isStaff && body.staff === actor.id))
-      throw Forbidden(
-        'Only an admin may book for another user, and a staff member only with themself as staff.',
-      )
-    if (!(await findUserById(db, body.customer))) errors.add('customer', INVALID_PK(body.customer))
-    customerId = body.customer
+  const forOther = body.customer != null && body.customer !== actor.id
+  // Only an admin may book for another user, and a staff member into their own column.
+  if (forOther && !actor.isAdmin && !(actor.isStaff && body.staff === actor.id))
+    throw Forbidden(
+      'Only an admin may book for another user, and a staff member only with themself as staff.',
+    )
+  const found = await referenced(db, {
+    customer: forOther ? body.customer! : undefined,
+    service: body.service ?? undefined,
+    staff: body.staff ?? undefined,
+  })
+  if (forOther) {
+    if (!found.customer) errors.add('customer', INVALID_PK(body.customer!))
+    customerId = body.customer!
   }
   const start = readDateTime(errors, 'start_time', body.start_time, ctx.config.timezone)
-  const service = body.service != null ? await loadService(db, errors, body.service) : undefined
-  if (body.staff != null) await checkStaff(db, errors, body.staff)
+  const service =
+    body.service != null ? judgeService(errors, body.service, found.service) : undefined
+  if (body.staff != null && !found.staff) errors.add('staff', INVALID_PK(body.staff))
   let end: Date | undefined
   if (body.end_time != null)
     end = readDateTime(errors, 'end_time', body.end_time, ctx.config.timezone)
@@ -614,10 +628,15 @@ export async function updateReservation(
   const errors = new FieldErrors()
   const zone = ctx.config.timezone
 
-  if (body.customer != null && body.customer !== seen.customer_id) {
-    if (role !== 'admin') throw Forbidden('Only an admin may change the customer.')
-    if (!(await findUserById(db, body.customer))) errors.add('customer', INVALID_PK(body.customer))
-  }
+  const newCustomer = body.customer != null && body.customer !== seen.customer_id
+  if (newCustomer && role !== 'admin') throw Forbidden('Only an admin may change the customer.')
+  const staffChanged = body.staff != null && body.staff !== seen.staff_id
+  const found = await referenced(db, {
+    customer: newCustomer ? body.customer! : undefined,
+    service: body.service ?? undefined,
+    staff: staffChanged ? body.staff! : undefined,
+  })
+  if (newCustomer && !found.customer) errors.add('customer', INVALID_PK(body.customer!))
   let to: ReservationStatus | undefined
   if (body.status !== undefined && body.status !== seen.status) {
     if (!(STATUSES as readonly string[]).includes(body.status)) {
@@ -630,8 +649,9 @@ export async function updateReservation(
     }
   }
   const wantsMove = CUSTOMER_FIELDS_NEED_ACTIVE.some((f) => body[f] !== undefined)
-  const service = body.service != null ? await loadService(db, errors, body.service) : undefined
-  if (body.staff != null && body.staff !== seen.staff_id) await checkStaff(db, errors, body.staff)
+  const service =
+    body.service != null ? judgeService(errors, body.service, found.service) : undefined
+  if (staffChanged && !found.staff) errors.add('staff', INVALID_PK(body.staff!))
   const start =
     body.start_time !== undefined
       ? readDateTime(errors, 'start_time', body.start_time, zone)
