@@ -107,8 +107,43 @@ function wrapSqlite(raw: SQLite.Database): SqliteDatabase {
  * process wrote in between, and the read-check-write of a booking must be atomic.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    return new BusyRetryingConnection(await super.acquireConnection())
+  }
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'))
+  }
+}
+
+/** How long a statement waits for another process's write lock before SQLITE_BUSY. */
+export const SQLITE_BUSY_WAIT_MS = 10_000
+
+/**
+ * Waits for another process's write lock without blocking the event loop. SQLite's own
+ * busy handler (busy_timeout) sleeps inside the call — 1, 2, 5 … 100 ms at a time — and
+ * freezes every request of this process meanwhile; with three processes writing one file
+ * (two HTTP, one jobs) a booking then waited hundreds of ms for a lock held for one. Here
+ * busy_timeout is 0 and a refused statement (BEGIN IMMEDIATE, or a write outside a
+ * transaction) is tried again after ~1 ms on a timer, for up to SQLITE_BUSY_WAIT_MS.
+ */
+class BusyRetryingConnection implements DatabaseConnection {
+  readonly #inner: DatabaseConnection
+  constructor(inner: DatabaseConnection) {
+    this.#inner = inner
+  }
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const deadline = Date.now() + SQLITE_BUSY_WAIT_MS
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#inner.executeQuery<R>(query)
+      } catch (err) {
+        if (codeOf(err) !== 'SQLITE_BUSY' || Date.now() >= deadline) throw err
+        await new Promise((r) => setTimeout(r, Math.min(attempt, 4) * 0.5 + Math.random()))
+      }
+    }
+  }
+  streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
+    return this.#inner.streamQuery<R>(query, chunkSize)
   }
 }
 
@@ -176,7 +211,8 @@ export function createDatabase(
       raw.pragma('journal_mode = WAL')
       raw.pragma('synchronous = NORMAL')
       raw.pragma('foreign_keys = ON')
-      raw.pragma('busy_timeout = 10000')
+      // Waits for other processes' write locks are BusyRetryingConnection's, off the event loop.
+      raw.pragma('busy_timeout = 0')
       const db = new Kysely<Database>({
         dialect: new ImmediateSqliteDialect({ database: wrapSqlite(raw) }),
       })

@@ -60,9 +60,9 @@ for (const engine of problem ? [] : await dialects()) {
 
     const configFor = (redisUrl: string) => ({ ...t.config, redisUrl, database: testDb.config })
     /**
-     * On SQLite the "processes" of this test share one connection: better-sqlite3 is synchronous,
-     * so a second connection in the same process that waits for the write lock blocks the very
-     * thread that holds it, for busy_timeout (10 s). Separate processes, as in production, do not.
+     * On SQLite the "processes" of this test share one connection: a second one in the same
+     * process would take turns with the first for the write lock (BusyRetryingConnection), which
+     * this test, about the queue, has no need to exercise.
      */
     const sharedDatabase = () =>
       engine === 'sqlite' ? { ...t.database, close: async () => undefined } : undefined

@@ -69,9 +69,8 @@ for (const engine of await dialects()) {
 
     const sweep = () => runSweep(t.runtime.ctx)
     /**
-     * A sweep on the second worker's connection. Not on SQLite: better-sqlite3 is synchronous, so
-     * two connections in one process wait on each other's write lock with the whole thread
-     * blocked (until busy_timeout); two SQLite processes, or one connection, do not.
+     * A sweep on the second worker's connection. On SQLite, one connection: SQLite's writers
+     * are serialised by its write lock whatever the connection, so a second one adds nothing.
      */
     const otherSweep = () => (engine === 'sqlite' ? sweep() : runSweep(other.ctx))
     const at = (offsetMs: number) => isoAt(base + offsetMs)
