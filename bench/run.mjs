@@ -26,6 +26,7 @@ import { setInterval, setTimeout as sleep } from 'node:timers/promises'
 import { clearTimeout, setTimeout } from 'node:timers'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { commitCeiling } from './lib/ceiling.mjs'
 import { createBenchDatabase } from './lib/databases.mjs'
 import { formatSummary, summariseProfile } from './lib/profile-summary.mjs'
 import {
@@ -756,6 +757,16 @@ async function runOne(engine, { workDir, cleanups, handles }) {
     `double-booking check: ${doubleBooking.overlappingPairs} overlapping pair(s) among ${doubleBooking.active} active reservations → ${overlaps === 0 ? 'OK' : 'DOUBLE BOOKING'}`,
   )
 
+  // What a booking's commit is measured against: the database's bare one-row commit rate.
+  const createRow = rows.find((r) => r.key === 'create')
+  let commitLimit = null
+  if (createRow) {
+    commitLimit = await commitCeiling(database, { connections, seconds: Math.min(duration, 5) })
+    log(
+      `commit ceiling: ${commitLimit.perSecond.toFixed(0)} one-row write transactions/s at ${commitLimit.connections} connection(s) (${commitLimit.statement}); create = ${((100 * rate(createRow)) / commitLimit.perSecond).toFixed(1)} % of it`,
+    )
+  }
+
   const health = rows.find((r) => r.key === 'health')
   const bareRow = rows.find((r) => r.key === 'bare')
   const cpus = os.cpus()
@@ -834,6 +845,7 @@ async function runOne(engine, { workDir, cleanups, handles }) {
     backlog,
     storm,
     doubleBooking,
+    commitCeiling: commitLimit,
     serverIdleRssKb,
     serverPeakRssKb,
     serverWarnings,

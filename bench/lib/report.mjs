@@ -306,6 +306,13 @@ export function markdown(report) {
       `Double bookings after the run (every pair of active reservations of one barber whose held times overlap, over the whole database): **${d.overlappingPairs}** among ${int(d.active)} active reservations.`,
     )
   }
+  if (report.commitCeiling) {
+    const c = report.commitCeiling
+    const create = report.scenarios.find((r) => r.key === 'create')
+    lines.push(
+      `Commit ceiling (what a booking is measured against): **${int(c.perSecond)}** one-row write transactions/s at ${c.connections} connection(s) — ${c.statement}, the same driver, nothing else in the transaction${create ? `; create ran at ${((100 * rate(create)) / c.perSecond).toFixed(1)} % of it` : ''}.`,
+    )
+  }
   if (report.serverPeakRssKb) {
     lines.push(
       `Server RSS (summed over its processes): ${mib(report.serverIdleRssKb)} MiB idle after start, ${mib(report.serverPeakRssKb)} MiB peak (VmHWM).`,
