@@ -66,10 +66,31 @@ export function zoneOf(zone: string): IANAZone {
   return z
 }
 
-/** UTC offset in ms at an instant (local wall = instant + offset). */
-function offsetMs(z: IANAZone, at: number): number {
-  // luxon reports minutes, fractional for historic second-precision offsets; round away float noise.
+/** luxon reports minutes, fractional for historic second-precision offsets; round away float noise. */
+function exactOffsetMs(z: IANAZone, at: number): number {
   return Math.round(z.offset(at) * MINUTE_MS)
+}
+
+const BUCKET_MS = 15 * MINUTE_MS
+/** Per zone: the offset of each 15-minute bucket whose two ends agree (Intl is slow). */
+const offsetCache = new WeakMap<IANAZone, Map<number, number>>()
+
+/**
+ * UTC offset in ms at an instant (local wall = instant + offset). A zone's offset changes
+ * at most once in any 15 minutes, so when both ends of the instant's 15-minute bucket have
+ * the same offset, so does every instant between them: that value is kept for the bucket.
+ */
+function offsetMs(z: IANAZone, at: number): number {
+  let cache = offsetCache.get(z)
+  if (!cache) offsetCache.set(z, (cache = new Map()))
+  const bucket = Math.floor(at / BUCKET_MS)
+  const hit = cache.get(bucket)
+  if (hit !== undefined) return hit
+  const start = exactOffsetMs(z, bucket * BUCKET_MS)
+  if (start !== exactOffsetMs(z, (bucket + 1) * BUCKET_MS)) return exactOffsetMs(z, at)
+  if (cache.size >= 50_000) cache.clear()
+  cache.set(bucket, start)
+  return start
 }
 
 /**
