@@ -3,11 +3,7 @@ import { dirname } from 'node:path'
 import SQLite from 'better-sqlite3'
 import {
   CompiledQuery,
-  DeleteQueryNode,
-  InsertQueryNode,
   Kysely,
-  RawNode,
-  UpdateQueryNode,
   MysqlDialect,
   PostgresDialect,
   SqliteAdapter,
@@ -16,12 +12,7 @@ import {
   sql,
 } from 'kysely'
 import type {
-  KyselyPlugin,
-  PluginTransformQueryArgs,
-  PluginTransformResultArgs,
   QueryResult,
-  RootOperationNode,
-  UnknownRow,
   DatabaseConnection,
   Insertable,
   SqliteDatabase,
@@ -33,6 +24,7 @@ import type { Pool as MysqlPool } from 'mysql2'
 import pg from 'pg'
 import type { DatabaseConfig, DbEngine } from '../config.js'
 import type { Database } from './types.js'
+import { hookMysqlCommits } from './mysql-commits.js'
 import { bookingLockWait, bookingRetries } from '../metrics/metrics.js'
 
 export type Db = Kysely<Database>
@@ -49,10 +41,12 @@ export interface DatabaseHandle {
    *    connection's own write statements — exact.
    *  - PostgreSQL: the current MVCC snapshot (xmin:xmax:in-progress); it stays the same only
    *    while no transaction commits — exact.
-   *  - MySQL/MariaDB offer no cheap signal of other sessions' commits: this process's own
-   *    write statements only — not exact, so a cache must also bound an entry's age.
+   *  - MySQL/MariaDB offer no cheap signal of other sessions' commits: the commits of this
+   *    process's own connections only — not exact, so a cache must also bound an entry's age.
    */
   changeToken(): Promise<{ token: string; exact: boolean }>
+  /** MySQL only: runs after each of this handle's committed writes, before its caller goes on. */
+  afterCommit?(listener: () => Promise<void>): void
   /** The driver's connection pool (none on SQLite), for metrics and the cluster's cache sync. */
   pool?:
     | { engine: 'mysql'; pool: MysqlPool; max: number }
@@ -173,25 +167,6 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
   }
 }
 
-/** Counts the write statements (and raw SQL, which may write) this process sends. */
-class WriteCounter implements KyselyPlugin {
-  n = 0
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    const { node } = args
-    if (
-      InsertQueryNode.is(node) ||
-      UpdateQueryNode.is(node) ||
-      DeleteQueryNode.is(node) ||
-      RawNode.is(node)
-    )
-      this.n++
-    return node
-  }
-  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    return args.result
-  }
-}
-
 // PostgreSQL returns bigint (count(*)) and numeric as strings; our figures fit in a double.
 pg.types.setTypeParser(20, (v) => Number(v))
 pg.types.setTypeParser(1700, (v) => Number(v))
@@ -243,14 +218,21 @@ export function createDatabase(
       pool.on('connection', (conn) => {
         conn.query('set session transaction isolation level read committed')
       })
-      const writes = new WriteCounter()
-      const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }), plugins: [writes] })
+      // The change token: commits this process's connections made (src/db/mysql-commits.ts).
+      let commits = 0
+      const afterCommit: (() => Promise<void>)[] = []
+      hookMysqlCommits(pool, async () => {
+        commits++
+        for (const listener of afterCommit) await listener()
+      })
+      const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) })
       return {
         db,
         engine: 'mysql',
         pool: { engine: 'mysql', pool, max: poolSize },
         close: () => db.destroy(),
-        changeToken: async () => ({ token: `w${writes.n}`, exact: false }),
+        changeToken: async () => ({ token: `c${commits}`, exact: false }),
+        afterCommit: (listener) => void afterCommit.push(listener),
       }
     }
     case 'postgres': {

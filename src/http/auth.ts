@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { AppContext } from '../context.js'
+import { cacheOf, requestChangeToken } from '../cache/versioned.js'
 import { toBool } from '../db/database.js'
 import { Forbidden, NotAuthenticated, TokenNotValid } from './errors.js'
 
@@ -18,9 +19,18 @@ declare module 'fastify' {
   }
 }
 
+interface AccountRow {
+  id: number
+  username: string
+  is_admin: boolean | number
+  is_staff_member: boolean | number
+  is_active: boolean | number
+}
+
 /**
- * Reads `Authorization: Bearer <access>` and loads the user on every request, so a
- * deactivated or deleted user's tokens stop working at once. Like DRF, a bad token is a
+ * Reads `Authorization: Bearer <access>` and checks the user on every request, so a
+ * deactivated or deleted user's tokens stop working at once: the account is read from the
+ * database, or from memory while no commit happened since (src/cache/versioned.ts). Like DRF, a bad token is a
  * 401 even on a public route; no header at all leaves `actor` null.
  */
 export async function resolveActor(ctx: AppContext, req: FastifyRequest): Promise<Actor | null> {
@@ -34,11 +44,17 @@ export async function resolveActor(ctx: AppContext, req: FastifyRequest): Promis
   }
   const claims = await ctx.tokens.verify(parts[1], 'access', ctx.now())
   if (!claims) throw TokenNotValid()
-  const user = await ctx.database.db
-    .selectFrom('users')
-    .select(['id', 'username', 'is_admin', 'is_staff_member', 'is_active'])
-    .where('id', '=', claims.user_id)
-    .executeTakeFirst()
+  const user = await cacheOf<AccountRow | undefined>(ctx.database, 'accounts', 10_000).get(
+    String(claims.user_id),
+    await requestChangeToken(ctx, req),
+    ctx.now().getTime(),
+    () =>
+      ctx.database.db
+        .selectFrom('users')
+        .select(['id', 'username', 'is_admin', 'is_staff_member', 'is_active'])
+        .where('id', '=', claims.user_id)
+        .executeTakeFirst(),
+  )
   if (!user) throw TokenNotValid('User not found')
   if (!toBool(user.is_active)) throw TokenNotValid('User is inactive')
   return {

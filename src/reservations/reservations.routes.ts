@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { AppContext } from '../context.js'
+import { requestChangeToken } from '../cache/versioned.js'
 import { authenticated, requireActor } from '../http/auth.js'
 import { paginate } from '../http/pagination.js'
 import { ErrorBody, errorResponses, IdParams, paginated } from '../http/schemas.js'
@@ -41,7 +42,12 @@ export function reservationsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         onRequest: authenticated,
       },
       async (req) => {
-        const { count, results } = await listReservations(ctx, requireActor(req), req.query)
+        const { count, results } = await listReservations(
+          ctx,
+          requireActor(req),
+          req.query,
+          await requestChangeToken(ctx, req),
+        )
         return paginate(req, req.query, count, results)
       },
     )

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Transaction, Updateable } from 'kysely'
+import { cacheOf } from '../cache/versioned.js'
+import type { ChangeToken } from '../cache/versioned.js'
 import type { AppContext } from '../context.js'
 import type { Database as Tables, ReservationTable } from '../db/types.js'
 import type { Executor } from '../db/database.js'
@@ -532,7 +534,16 @@ function readStatuses(
   return values as ReservationStatus[]
 }
 
-export async function listReservations(ctx: AppContext, actor: Actor, q: ReservationListQuery) {
+/**
+ * A page of the reservations the caller may see. With `stamp` (the request's change token),
+ * the page comes from memory while nothing was committed since it was read.
+ */
+export async function listReservations(
+  ctx: AppContext,
+  actor: Actor,
+  q: ReservationListQuery,
+  stamp?: ChangeToken,
+) {
   const errors = new FieldErrors()
   const statuses = readStatuses(errors, q.status)
   const zone = ctx.config.timezone
@@ -558,11 +569,38 @@ export async function listReservations(ctx: AppContext, actor: Actor, q: Reserva
   const col = ordering.replace('-', '') as 'start_time' | 'created_at'
   const dir = ordering.startsWith('-') ? 'desc' : 'asc'
   const { limit, offset } = pageWindow(q)
-  const [c, rows] = await Promise.all([
-    base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    base.selectAll().orderBy(col, dir).orderBy('id', dir).limit(limit).offset(offset).execute(),
+  const read = async () => {
+    const [c, rows] = await Promise.all([
+      base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      base.selectAll().orderBy(col, dir).orderBy('id', dir).limit(limit).offset(offset).execute(),
+    ])
+    return { count: Number(c.n), results: rows.map(toReservation) }
+  }
+  if (!stamp) return read()
+  // Consoles and phones poll the same pages: served from memory until the next commit.
+  const scope = actor.isAdmin ? 'all' : `${actor.isStaff ? 'staff' : 'customer'}:${actor.id}`
+  const key = JSON.stringify([
+    scope,
+    statuses,
+    q.staff,
+    q.customer,
+    after,
+    before,
+    ordering,
+    limit,
+    offset,
   ])
-  return { count: Number(c.n), results: rows.map(toReservation) }
+  return cacheOf<ReservationPage>(ctx.database, 'reservation-lists').get(
+    key,
+    stamp,
+    ctx.now().getTime(),
+    read,
+  )
+}
+
+interface ReservationPage {
+  count: number
+  results: Reservation[]
 }
 
 /* ---------- update ---------- */
