@@ -1,6 +1,7 @@
 import { createServer } from 'node:http'
 import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify'
 import type { Config } from '../config.js'
+import { requestLogger } from './request-logger.js'
 
 /** The largest request body read (the contract's 413 beyond). */
 export const BODY_LIMIT = 1024 * 1024
@@ -21,7 +22,9 @@ export interface ServerOptions {
 export function serverOptions(config: Config, opts: ServerOptions): FastifyServerOptions {
   const requestTimeout = opts.requestTimeoutMs ?? 30_000
   return {
-    ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: false }),
+    ...(opts.loggerInstance
+      ? { loggerInstance: opts.loggerInstance, childLoggerFactory: requestLogger }
+      : { logger: false }),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
     bodyLimit: BODY_LIMIT,
     trustProxy: config.trustProxy,
