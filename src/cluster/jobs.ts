@@ -1,3 +1,4 @@
+import { setPriority } from 'node:os'
 import type { Logger } from 'pino'
 import type { Config } from '../config.js'
 import { collectProcessMetrics, watchDatabase } from '../metrics/metrics.js'
@@ -6,12 +7,23 @@ import { exitOnSignals } from '../shutdown.js'
 import type { PrimaryChannel } from './ipc.js'
 import { joinCluster } from './process.js'
 
+/** The job process's niceness (0 normal … 19 lowest): below the HTTP processes. */
+export const JOBS_NICENESS = 10
+
 /**
  * The cluster's job process (no Redis): the outbox relay, email delivery and the status
  * sweep, in exactly one process and on an event loop that answers no request. HTTP
  * processes wake it through the primary after each commit that wrote outbox rows.
  */
 export async function runJobs(config: Config, log: Logger, channel: PrimaryChannel): Promise<void> {
+  // Requests first: when the machine is busy, rendering and sending emails waits for the CPU
+  // the HTTP processes leave (a /health/ check kept 37 % of the bare route's rate while a
+  // backlog drained at the same priority). Nothing is lost: the outbox keeps what waits.
+  try {
+    setPriority(JOBS_NICENESS)
+  } catch (err) {
+    log.warn({ err }, 'could not lower the job process priority')
+  }
   const runtime = createRuntime(config, { role: 'api', log, ...joinCluster(channel) })
   collectProcessMetrics('jobs')
   watchDatabase(runtime.ctx.database)

@@ -8,6 +8,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import http from 'node:http'
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import {
   ADMIN,
@@ -23,6 +24,7 @@ import {
   baseEnv,
   startApi,
 } from '../faults/harness.js'
+import { JOBS_NICENESS } from '../../src/cluster/jobs.js'
 import type { ApiProcess } from '../faults/harness.js'
 import { testDialects } from '../helpers.js'
 
@@ -308,6 +310,11 @@ describe.skipIf((await gate('cluster (sqlite)', ['sqlite'])) !== null)(
       expect(http.size).toBe(1)
       expect(jobs.size).toBe(1)
       expect([...jobs][0]).not.toBe([...http][0])
+      // The job process yields the CPU to the HTTP processes (nice), which keep the normal priority.
+      const niceness = (pid: number | undefined) =>
+        Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16])
+      expect(niceness([...jobs][0])).toBe(JOBS_NICENESS)
+      expect(niceness([...http][0])).toBe(0)
       api.child.proc.kill('SIGTERM')
       expect(await api.child.exited).toEqual({ code: 0, signal: null })
     })

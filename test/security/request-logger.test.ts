@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream'
 import { pino } from 'pino'
+import type { Logger } from 'pino'
 import { describe, expect, it } from 'vitest'
 import { requestLogger } from '../../src/http/request-logger.js'
 
@@ -19,7 +20,7 @@ describe('requestLogger', () => {
 
   it('drops lines below the level and writes the others with the request id and the base bindings', async () => {
     const { root, lines } = capture('warn')
-    const log = requestLogger(root, { reqId: 'req-7' }, {})
+    const log = requestLogger(root, { reqId: 'req-7' }, {}) as Logger
     log.info('not written')
     log.debug({ x: 1 }, 'nor this')
     log.warn({ route: '/health/' }, 'slow')
