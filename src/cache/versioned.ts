@@ -97,6 +97,11 @@ export function cacheOf<T>(database: DatabaseHandle, name: string, maxEntries = 
  */
 const requestTokens = new WeakMap<FastifyRequest, Promise<ChangeToken>>()
 
+/** A change token the request read along with another query (its first read of one). */
+export function shareChangeToken(req: FastifyRequest, stamp: ChangeToken): void {
+  if (!requestTokens.has(req)) requestTokens.set(req, Promise.resolve(stamp))
+}
+
 export function requestChangeToken(ctx: AppContext, req: FastifyRequest): Promise<ChangeToken> {
   let token = requestTokens.get(req)
   if (!token) {

@@ -1,7 +1,8 @@
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { AppContext } from '../context.js'
-import { cacheOf, requestChangeToken } from '../cache/versioned.js'
+import { sql } from 'kysely'
+import { cacheOf, requestChangeToken, shareChangeToken } from '../cache/versioned.js'
 import { toBool } from '../db/database.js'
 import { Forbidden, NotAuthenticated, TokenNotValid } from './errors.js'
 
@@ -28,9 +29,43 @@ interface AccountRow {
 }
 
 /**
+ * The caller's account as it is now. SQLite and MySQL tell cheaply whether anything was
+ * committed since a read (`changeToken`): there it comes from memory until then
+ * (src/cache/versioned.ts). On PostgreSQL that question is itself a round trip, so one
+ * statement reads the account and the snapshot together, and the snapshot becomes the
+ * request's change token (its list read then costs nothing more when cached).
+ */
+async function account(
+  ctx: AppContext,
+  req: FastifyRequest,
+  id: number,
+): Promise<AccountRow | undefined> {
+  const { db, engine } = ctx.database
+  if (engine === 'postgres') {
+    const { rows } = await sql<AccountRow & { token: string; id: number | null }>`
+      select s.token, u.id, u.username, u.is_admin, u.is_staff_member, u.is_active
+      from (select pg_current_snapshot()::text as token) s
+      left join users u on u.id = ${id}`.execute(db)
+    const row = rows[0]!
+    shareChangeToken(req, { token: row.token, exact: true })
+    return row.id === null ? undefined : row
+  }
+  return cacheOf<AccountRow | undefined>(ctx.database, 'accounts', 10_000).get(
+    String(id),
+    await requestChangeToken(ctx, req),
+    ctx.now().getTime(),
+    () =>
+      db
+        .selectFrom('users')
+        .select(['id', 'username', 'is_admin', 'is_staff_member', 'is_active'])
+        .where('id', '=', id)
+        .executeTakeFirst(),
+  )
+}
+
+/**
  * Reads `Authorization: Bearer <access>` and checks the user on every request, so a
- * deactivated or deleted user's tokens stop working at once: the account is read from the
- * database, or from memory while no commit happened since (src/cache/versioned.ts). Like DRF, a bad token is a
+ * deactivated or deleted user's tokens stop working at once. Like DRF, a bad token is a
  * 401 even on a public route; no header at all leaves `actor` null.
  */
 export async function resolveActor(ctx: AppContext, req: FastifyRequest): Promise<Actor | null> {
@@ -44,17 +79,7 @@ export async function resolveActor(ctx: AppContext, req: FastifyRequest): Promis
   }
   const claims = await ctx.tokens.verify(parts[1], 'access', ctx.now())
   if (!claims) throw TokenNotValid()
-  const user = await cacheOf<AccountRow | undefined>(ctx.database, 'accounts', 10_000).get(
-    String(claims.user_id),
-    await requestChangeToken(ctx, req),
-    ctx.now().getTime(),
-    () =>
-      ctx.database.db
-        .selectFrom('users')
-        .select(['id', 'username', 'is_admin', 'is_staff_member', 'is_active'])
-        .where('id', '=', claims.user_id)
-        .executeTakeFirst(),
-  )
+  const user = await account(ctx, req, claims.user_id)
   if (!user) throw TokenNotValid('User not found')
   if (!toBool(user.is_active)) throw TokenNotValid('User is inactive')
   return {
