@@ -1,0 +1,104 @@
+import type { DatabaseHandle } from '../db/database.js'
+
+/**
+ * Values derived from the database (the dashboard's figures, a day's availability), kept in
+ * each process while nothing they depend on has changed: no commit since (the handle's
+ * `changeToken()`), and the clock is still inside the span the value itself names as its own
+ * (`validFrom` … `validUntil`). Where the token is not exact (MySQL/MariaDB: only this cluster's
+ * own writes move it, see src/cluster/coherence.ts), an entry also lives INEXACT_TTL_MS at
+ * most (real time, whatever the app's clock says), so a write from outside shows within it.
+ */
+
+/** What `changeToken()` answered, read once per request and before any computation. */
+export interface ChangeToken {
+  token: string
+  exact: boolean
+}
+
+export interface Derived<T> {
+  value: T
+  /** The value holds until this instant (ms) at the latest, even with no write. */
+  validUntil: number
+  /** …and from this instant (ms) on, for a clock that may be set back (default: always). */
+  validFrom?: number
+}
+
+interface Entry<T> {
+  token: string
+  value: T
+  validFrom: number
+  validUntil: number
+  /** `performance.now()` after which the entry is stale whatever the token (inexact tokens). */
+  expires: number
+}
+
+interface State<T> {
+  entries: Map<string, Entry<T>>
+  inFlight: Map<string, Promise<Entry<T>>>
+}
+
+/** Where the change token is not exact (MySQL), an entry lives this long at most. */
+export const INEXACT_TTL_MS = 1000
+const DEFAULT_ENTRIES = 1000
+
+export class DerivedCache<T> {
+  /** Per database handle (one per running app, or per cluster process). */
+  readonly #states = new WeakMap<DatabaseHandle, State<T>>()
+  readonly #maxEntries: number
+
+  constructor(opts: { maxEntries?: number } = {}) {
+    this.#maxEntries = opts.maxEntries ?? DEFAULT_ENTRIES
+  }
+
+  /**
+   * The value for `key` as of `change` and `now`: the cached one when it was computed under
+   * the same token, `now` lies in its span and (inexact tokens) it is younger than
+   * INEXACT_TTL_MS; else `compute()`'s. Requests that arrive while the same key is computed
+   * under the same token wait for that computation instead of each starting their own (unless
+   * its answer does not hold at their `now`).
+   *
+   * `change` must be read before `compute` reads anything: a commit that lands while the
+   * value is computed then moves the token afterwards, so the entry is never served for data
+   * newer than itself.
+   */
+  async get(
+    database: DatabaseHandle,
+    change: ChangeToken,
+    key: string,
+    now: number,
+    compute: () => Promise<Derived<T>>,
+  ): Promise<T> {
+    let state = this.#states.get(database)
+    if (!state) this.#states.set(database, (state = { entries: new Map(), inFlight: new Map() }))
+    const { entries, inFlight } = state
+    const { token, exact } = change
+    const fresh = (e: Entry<T>) =>
+      e.validFrom <= now && now < e.validUntil && performance.now() < e.expires
+    const hit = entries.get(key)
+    if (hit && hit.token === token && fresh(hit)) return hit.value
+    const flightKey = `${key}\u0000${token}`
+    const running = inFlight.get(flightKey)
+    if (running) {
+      const joined = await running
+      if (fresh(joined)) return joined.value
+    }
+    // The bound for inexact tokens runs from before the computation, in real time (the app's
+    // clock may be set, as in tests, and is about the answer, not the data's age).
+    const expires = exact ? Infinity : performance.now() + INEXACT_TTL_MS
+    const computing = (async (): Promise<Entry<T>> => {
+      const { value, validUntil, validFrom = -Infinity } = await compute()
+      const entry = { token, value, validFrom, validUntil, expires }
+      // Oldest first out; a refreshed key moves to the end.
+      entries.delete(key)
+      if (entries.size >= this.#maxEntries) entries.delete(entries.keys().next().value!)
+      entries.set(key, entry)
+      return entry
+    })()
+    inFlight.set(flightKey, computing)
+    try {
+      return (await computing).value
+    } finally {
+      if (inFlight.get(flightKey) === computing) inFlight.delete(flightKey)
+    }
+  }
+}
