@@ -9,10 +9,24 @@ import type { DatabaseHandle } from '../db/database.js'
  * most (real time, whatever the app's clock says), so a write from outside shows within it.
  */
 
-/** What `changeToken()` answered, read once per request and before any computation. */
+/** What `changeToken()` answered, and when it was asked (see `readChange`). */
 export interface ChangeToken {
   token: string
   exact: boolean
+  /** Taken before the token was read: larger for a later read. */
+  seq: number
+}
+
+let tickets = 0
+
+/**
+ * The handle's change token, read once per request before anything it guards. A commit that
+ * lands while a value is computed then moves the token afterwards, so an entry is never
+ * served for data newer than itself.
+ */
+export async function readChange(database: DatabaseHandle): Promise<ChangeToken> {
+  const seq = ++tickets
+  return { ...(await database.changeToken()), seq }
 }
 
 export interface Derived<T> {
@@ -32,9 +46,17 @@ interface Entry<T> {
   expires: number
 }
 
+interface Flight<T> {
+  seq: number
+  promise: Promise<Entry<T>>
+}
+
 interface State<T> {
   entries: Map<string, Entry<T>>
+  /** Per key and token: the computation under that token. */
   inFlight: Map<string, Promise<Entry<T>>>
+  /** Per key: the latest computation, whatever its token. */
+  latest: Map<string, Flight<T>>
 }
 
 /** Where the change token is not exact (MySQL), an entry lives this long at most. */
@@ -53,13 +75,14 @@ export class DerivedCache<T> {
   /**
    * The value for `key` as of `change` and `now`: the cached one when it was computed under
    * the same token, `now` lies in its span and (inexact tokens) it is younger than
-   * INEXACT_TTL_MS; else `compute()`'s. Requests that arrive while the same key is computed
-   * under the same token wait for that computation instead of each starting their own (unless
-   * its answer does not hold at their `now`).
+   * INEXACT_TTL_MS; else a computation's (`compute` reads the clock itself).
    *
-   * `change` must be read before `compute` reads anything: a commit that lands while the
-   * value is computed then moves the token afterwards, so the entry is never served for data
-   * newer than itself.
+   * Requests that arrive while the same key is computed under the same token wait for that
+   * computation (unless its answer does not hold at their `now`). Under a token that moves
+   * all the time (PostgreSQL's snapshot moves with every commit of the whole server) one
+   * computation per key runs at a time: requests that arrive meanwhile wait for it, then
+   * share the next one, which starts after they arrived and so sees every commit they could
+   * have seen, at an instant within each of their requests.
    */
   async get(
     database: DatabaseHandle,
@@ -69,8 +92,12 @@ export class DerivedCache<T> {
     compute: () => Promise<Derived<T>>,
   ): Promise<T> {
     let state = this.#states.get(database)
-    if (!state) this.#states.set(database, (state = { entries: new Map(), inFlight: new Map() }))
-    const { entries, inFlight } = state
+    if (!state)
+      this.#states.set(
+        database,
+        (state = { entries: new Map(), inFlight: new Map(), latest: new Map() }),
+      )
+    const { entries, inFlight, latest } = state
     const { token, exact } = change
     const fresh = (e: Entry<T>) =>
       e.validFrom <= now && now < e.validUntil && performance.now() < e.expires
@@ -82,6 +109,14 @@ export class DerivedCache<T> {
       const joined = await running
       if (fresh(joined)) return joined.value
     }
+    for (;;) {
+      const flight = latest.get(key)
+      if (!flight) break
+      // Started after this request: as fresh as one this request would start.
+      if (flight.seq > change.seq) return (await flight.promise).value
+      await flight.promise.catch(() => undefined)
+    }
+    const seq = ++tickets
     // The bound for inexact tokens runs from before the computation, in real time (the app's
     // clock may be set, as in tests, and is about the answer, not the data's age).
     const expires = exact ? Infinity : performance.now() + INEXACT_TTL_MS
@@ -94,11 +129,14 @@ export class DerivedCache<T> {
       entries.set(key, entry)
       return entry
     })()
+    const flight = { seq, promise: computing }
     inFlight.set(flightKey, computing)
+    latest.set(key, flight)
     try {
       return (await computing).value
     } finally {
       if (inFlight.get(flightKey) === computing) inFlight.delete(flightKey)
+      if (latest.get(key) === flight) latest.delete(key)
     }
   }
 }

@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import type { SelectQueryBuilder } from 'kysely'
 import { IANAZone } from 'luxon'
 import type { AppContext } from '../context.js'
-import { DerivedCache } from '../cache/derived.js'
+import { DerivedCache, readChange } from '../cache/derived.js'
 import { toDate, toNumber } from '../db/database.js'
 import type { Database } from '../db/types.js'
 import type { Actor } from '../http/auth.js'
@@ -71,11 +71,10 @@ export async function dashboardStats(
   q: DashboardQuery,
 ): Promise<DashboardStats> {
   validateQuery(q)
-  // Read before the figures (see DerivedCache.get).
-  const change = await ctx.database.changeToken()
-  const now = ctx.now()
+  const change = await readChange(ctx.database)
   const key = `${actor.isAdmin ? 'all' : `staff:${actor.id}`}|${q.from ?? ''}|${q.to ?? ''}`
-  return cache.get(ctx.database, change, key, now.getTime(), async () => {
+  return cache.get(ctx.database, change, key, ctx.now().getTime(), async () => {
+    const now = ctx.now()
     const [value, validUntil] = await Promise.all([
       computeStats(ctx, actor, q, now),
       nextBoundary(ctx, now),

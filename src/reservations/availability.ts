@@ -1,5 +1,5 @@
 import type { AppContext } from '../context.js'
-import { DerivedCache } from '../cache/derived.js'
+import { DerivedCache, readChange } from '../cache/derived.js'
 import { toBool } from '../db/database.js'
 import { iso } from '../http/datetime.js'
 import { FieldErrors } from '../http/errors.js'
@@ -19,9 +19,8 @@ export interface Availability {
   slots: { start_time: string; end_time: string; staff: number[] }[]
 }
 
-/** A day's answer, with its JSON serialised once for every request it serves. */
+/** A day's answer, serialised once for every request it serves. */
 export interface AvailabilityAnswer {
-  body: Availability
   json: string
 }
 
@@ -46,8 +45,7 @@ export async function availability(
   ctx: AppContext,
   q: AvailabilityQuery,
 ): Promise<AvailabilityAnswer> {
-  // Read before anything it guards (see DerivedCache.get).
-  const change = await ctx.database.changeToken()
+  const change = await readChange(ctx.database)
   const now = ctx.now()
   const refs =
     q.service === undefined && q.staff === undefined
@@ -68,9 +66,9 @@ export async function availability(
       q.staff,
       durationMin,
       bufferMin,
-      now,
+      ctx.now(),
     )
-    return { value: { body, json: JSON.stringify(body) }, validFrom, validUntil }
+    return { value: { json: JSON.stringify(body) }, validFrom, validUntil }
   })
 }
 
