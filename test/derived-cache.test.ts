@@ -113,4 +113,35 @@ describe('DerivedCache', () => {
     expect(await Promise.all(all)).toEqual([1, 1, 1])
     expect(computed).toBe(1)
   })
+
+  it('shares a token read among the requests that arrived before it started, never earlier ones', async () => {
+    let version = 0
+    const gates: ReturnType<typeof deferred>[] = []
+    const handle = {
+      changeToken: async () => {
+        const seen = version
+        const gate = deferred()
+        gates.push(gate)
+        await gate.promise
+        return { token: `v${seen}`, exact: true }
+      },
+    } as unknown as DatabaseHandle
+    const first = readChange(handle)
+    await new Promise((r) => setTimeout(r, 5))
+    expect(gates).toHaveLength(1)
+    version++
+    const later = [readChange(handle), readChange(handle), readChange(handle)]
+    await new Promise((r) => setTimeout(r, 5))
+    expect(gates).toHaveLength(1)
+    gates[0]!.resolve()
+    expect((await first).token).toBe('v0')
+    await new Promise((r) => setTimeout(r, 5))
+    expect(gates).toHaveLength(2)
+    gates[1]!.resolve()
+    const tokens = await Promise.all(later)
+    expect(tokens.map((c) => c.token)).toEqual(['v1', 'v1', 'v1'])
+    // Each keeps its own ticket, taken when it asked.
+    expect(new Set(tokens.map((c) => c.seq)).size).toBe(3)
+    expect(Math.min(...tokens.map((c) => c.seq))).toBeGreaterThan((await first).seq)
+  })
 })

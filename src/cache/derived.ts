@@ -13,20 +13,42 @@ import type { DatabaseHandle } from '../db/database.js'
 export interface ChangeToken {
   token: string
   exact: boolean
-  /** Taken before the token was read: larger for a later read. */
+  /** Taken when the request asked, before its token was read: larger for a later request. */
   seq: number
 }
 
 let tickets = 0
+/** Per handle: the token read running, and the ticket it was started with. */
+const reads = new WeakMap<DatabaseHandle, { seq: number; promise: Promise<ChangeToken> }>()
 
 /**
  * The handle's change token, read once per request before anything it guards. A commit that
  * lands while a value is computed then moves the token afterwards, so an entry is never
  * served for data newer than itself.
+ *
+ * One read runs per handle at a time (on PostgreSQL each is a round trip, and 50 requests
+ * at once queued for the pool): a request shares a read that started after it arrived,
+ * which sees every commit it could have seen; else it waits for the running one and shares
+ * the next.
  */
 export async function readChange(database: DatabaseHandle): Promise<ChangeToken> {
   const seq = ++tickets
-  return { ...(await database.changeToken()), seq }
+  for (;;) {
+    const running = reads.get(database)
+    if (running && running.seq > seq) return { ...(await running.promise), seq }
+    if (!running) break
+    await running.promise.catch(() => undefined)
+  }
+  const read = {
+    seq: ++tickets,
+    promise: database.changeToken().then(({ token, exact }) => ({ token, exact, seq: 0 })),
+  }
+  reads.set(database, read)
+  try {
+    return { ...(await read.promise), seq }
+  } finally {
+    if (reads.get(database) === read) reads.delete(database)
+  }
 }
 
 export interface Derived<T> {
