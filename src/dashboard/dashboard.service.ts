@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import type { SelectQueryBuilder } from 'kysely'
 import { IANAZone } from 'luxon'
 import type { AppContext } from '../context.js'
+import { DerivedCache, readChange } from '../cache/derived.js'
 import { toDate, toNumber } from '../db/database.js'
 import type { Database } from '../db/types.js'
 import type { Actor } from '../http/auth.js'
@@ -55,21 +56,8 @@ export function offsetSegments(
 
 export type DashboardStats = Awaited<ReturnType<typeof computeStats>>
 
-interface CacheEntry {
-  token: string
-  /** The figures hold until this instant (ms) at the latest, even with no write. */
-  validUntil: number
-  stats: DashboardStats
-}
-
-/** Per database handle (one per running app): the entries, and the computations running. */
-const caches = new WeakMap<
-  object,
-  { entries: Map<string, CacheEntry>; inFlight: Map<string, Promise<CacheEntry>> }
->()
-const CACHE_ENTRIES = 1000
-/** Where the change token is not exact (MySQL), an entry lives this long at most. */
-const INEXACT_TTL_MS = 1000
+/** The figures per actor scope and date range (see src/cache/derived.ts). */
+const cache = new DerivedCache<DashboardStats>()
 
 /**
  * The figures, from a cache while nothing they depend on has changed: no commit since
@@ -83,45 +71,16 @@ export async function dashboardStats(
   q: DashboardQuery,
 ): Promise<DashboardStats> {
   validateQuery(q)
-  // Read before the figures: a commit that lands while they are computed changes the token
-  // afterwards, so the entry is never served for data newer than itself.
-  const { token, exact } = await ctx.database.changeToken()
-  const now = ctx.now()
+  const change = await readChange(ctx.database)
   const key = `${actor.isAdmin ? 'all' : `staff:${actor.id}`}|${q.from ?? ''}|${q.to ?? ''}`
-  let state = caches.get(ctx.database)
-  if (!state) caches.set(ctx.database, (state = { entries: new Map(), inFlight: new Map() }))
-  const { entries: cache, inFlight } = state
-  const hit = cache.get(key)
-  if (hit && hit.token === token && now.getTime() < hit.validUntil) return hit.stats
-  // Requests that arrive while the same figures are being computed (same key, same token)
-  // wait for that computation instead of each starting their own.
-  // (Unless the clock passed a boundary of that computation's figures meanwhile.)
-  const flightKey = `${key}|${token}`
-  const running = inFlight.get(flightKey)
-  if (running) {
-    const joined = await running
-    if (now.getTime() < joined.validUntil) return joined.stats
-  }
-  const computing = (async (): Promise<CacheEntry> => {
-    const [stats, validUntil] = await Promise.all([
+  return cache.get(ctx.database, change, key, ctx.now().getTime(), async () => {
+    const now = ctx.now()
+    const [value, validUntil] = await Promise.all([
       computeStats(ctx, actor, q, now),
       nextBoundary(ctx, now),
     ])
-    const entry = {
-      token,
-      stats,
-      validUntil: exact ? validUntil : Math.min(validUntil, now.getTime() + INEXACT_TTL_MS),
-    }
-    if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value!)
-    cache.set(key, entry)
-    return entry
-  })()
-  inFlight.set(flightKey, computing)
-  try {
-    return (await computing).stats
-  } finally {
-    if (inFlight.get(flightKey) === computing) inFlight.delete(flightKey)
-  }
+    return { value, validUntil }
+  })
 }
 
 /**

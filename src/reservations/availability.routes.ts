@@ -36,7 +36,11 @@ export function availabilityRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           response: { 200: Availability, 400: ValidationErrorBody },
         },
       },
-      async (req) => availability(ctx, req.query),
+      async (req, reply) => {
+        const { json } = await availability(ctx, req.query)
+        // Serialised once per cached answer: a string with a JSON content type is sent as is.
+        return reply.type('application/json; charset=utf-8').send(json as never)
+      },
     )
   }
 }

@@ -1,10 +1,10 @@
 /**
  * `npm start` with WEB_CONCURRENCY=2, as a real child process (node --import tsx src/main.ts):
  * requests are served by both HTTP processes; a write served by one is seen at once by a
- * read served by the other (the dashboard's per-process cache); the jobs run once (each
- * email sent exactly once); GET /metrics merges every process; a SIGKILLed HTTP process is
- * replaced while the other keeps answering; SIGTERM with logins in flight answers them
- * all and exits 0. On the databases of TEST_DB (default SQLite).
+ * read served by the other (the dashboard's and availability's per-process caches); the jobs
+ * run once (each email sent exactly once); GET /metrics merges every process; a SIGKILLed
+ * HTTP process is replaced while the other keeps answering; SIGTERM with logins in flight
+ * answers them all and exits 0. On the databases of TEST_DB (default SQLite).
  */
 import { spawnSync } from 'node:child_process'
 import http from 'node:http'
@@ -142,13 +142,28 @@ for (const engine of engines) {
       const customer = await register(base, 'clu')
       const stale: string[] = []
       const BOOKINGS = 4
+      // How many can take a start (one chair: 1 while free), as availability says.
+      const takers = async (start: string): Promise<number> => {
+        const r = await fresh(base, 'GET', `/api/availability/?date=${start.slice(0, 10)}`)
+        expect(r.status, r.body).toBe(200)
+        const { slots } = JSON.parse(r.body) as {
+          slots: { start_time: string; staff: number[] }[]
+        }
+        const found = slots.find((x) => x.start_time === start)
+        return found ? found.staff.length || 1 : 0
+      }
       for (let k = 0; k < BOOKINGS; k++) {
-        // Warm both processes' caches with the figure before the write.
+        const start = slot(2, k * 2).start_time
+        // Warm both processes' caches with the figures before the write (consecutive reads
+        // of one kind, so that both processes serve some of each).
         for (let i = 0; i < 4; i++)
           await fresh(base, 'GET', '/api/dashboard/stats/', { token: admin })
+        let free = 0
+        for (let i = 0; i < 4; i++) free = await takers(start)
+        expect(free).toBeGreaterThan(0)
         const made = await fresh(base, 'POST', '/api/reservations/', {
           token: customer.token,
-          body: { service, start_time: slot(2, k * 2).start_time },
+          body: { service, start_time: start },
         })
         expect(made.status, made.body).toBe(201)
         for (let i = 0; i < 8; i++) {
@@ -156,6 +171,11 @@ for (const engine of engines) {
           const total = (JSON.parse(r.body) as { reservations: { total: number } }).reservations
             .total
           if (total !== k + 1) stale.push(`after booking ${k + 1}, read ${i + 1}: total ${total}`)
+        }
+        for (let i = 0; i < 8; i++) {
+          const left = await takers(start)
+          if (left !== free - 1)
+            stale.push(`after booking ${k + 1}, read ${i + 1}: ${left} free at ${start}`)
         }
       }
       expect(stale).toEqual([])
