@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { DerivedCache, INEXACT_TTL_MS, readChange } from '../src/cache/derived.js'
+import type { FastifyRequest } from 'fastify'
+import {
+  changeTicket,
+  DerivedCache,
+  INEXACT_TTL_MS,
+  readChange,
+  requestChange,
+  shareChange,
+} from '../src/cache/derived.js'
 import type { DatabaseHandle } from '../src/db/database.js'
 
 /*
@@ -143,5 +151,38 @@ describe('DerivedCache', () => {
     // Each keeps its own ticket, taken when it asked.
     expect(new Set(tokens.map((c) => c.seq)).size).toBe(3)
     expect(Math.min(...tokens.map((c) => c.seq))).toBeGreaterThan((await first).seq)
+  })
+  it('stays within its size, dropping the oldest first, and keeps no failed computation', async () => {
+    const db = fakeDatabase()
+    const cache = new DerivedCache<string>({ maxEntries: 3 })
+    let computed = 0
+    const get = async (key: string) =>
+      cache.get(db.handle, await readChange(db.handle), key, 0, async () => {
+        computed++
+        return { value: key, validUntil: Infinity }
+      })
+    for (const k of ['a', 'b', 'c', 'd']) await get(k)
+    expect(computed).toBe(4)
+    await get('d')
+    expect(computed).toBe(4)
+    await get('a')
+    expect(computed).toBe(5)
+    await expect(
+      cache.get(db.handle, await readChange(db.handle), 'x', 0, async () => {
+        throw new Error('database down')
+      }),
+    ).rejects.toThrow('database down')
+    expect(await get('x')).toBe('x')
+  })
+
+  it('gives a request the change token it read first, or the one read along with its own query', async () => {
+    const db = fakeDatabase()
+    const req = {} as FastifyRequest
+    const first = await requestChange(db.handle, req)
+    db.write()
+    expect((await requestChange(db.handle, req)).token).toBe(first.token)
+    const other = {} as FastifyRequest
+    shareChange(other, { token: 'from-query', exact: true, seq: changeTicket() })
+    expect((await requestChange(db.handle, other)).token).toBe('from-query')
   })
 })

@@ -1,6 +1,5 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { VersionedCache, INEXACT_TTL_MS } from '../src/cache/versioned.js'
 import { createDatabase } from '../src/db/database.js'
 import type { DatabaseHandle } from '../src/db/database.js'
 import { at, createTestDatabase, dialects, json, startApp } from './helpers.js'
@@ -8,83 +7,12 @@ import type { TestApp, TestUser } from './helpers.js'
 
 /*
  * The caller's account and the reservation lists are read from memory while the database's
- * change token has not moved (src/cache/versioned.ts). Every write must show at once: through
+ * change token has not moved (src/cache/derived.ts; its own rules: test/derived-cache.test.ts). Every write must show at once: through
  * the API, and from another process (a second connection to the same database) — at once
  * where the engine gives an exact change signal (SQLite, PostgreSQL), within the cache's 1 s
  * bound on MySQL/MariaDB (in a cluster, its processes announce their commits to each other:
  * test/deploy/cluster.test.ts).
  */
-
-describe('VersionedCache', () => {
-  const exact = (token: string) => ({ token, exact: true })
-
-  it('computes once per token, again when the token moves', async () => {
-    const cache = new VersionedCache<number>()
-    let calls = 0
-    const compute = async () => ++calls
-    expect(await cache.get('k', exact('a'), 0, compute)).toBe(1)
-    expect(await cache.get('k', exact('a'), 10, compute)).toBe(1)
-    expect(await cache.get('k', exact('b'), 20, compute)).toBe(2)
-    expect(await cache.get('other', exact('b'), 20, compute)).toBe(3)
-    expect(calls).toBe(3)
-  })
-
-  it('joins a computation under way instead of starting another', async () => {
-    const cache = new VersionedCache<number>()
-    let calls = 0
-    let release!: () => void
-    const gate = new Promise<void>((r) => (release = r))
-    const compute = async () => {
-      calls++
-      await gate
-      return calls
-    }
-    const all = Promise.all(
-      Array.from({ length: 20 }, () => cache.get('k', exact('a'), 0, compute)),
-    )
-    release()
-    expect(await all).toEqual(Array(20).fill(1))
-    expect(calls).toBe(1)
-  })
-
-  it('keeps an entry only until its own time bound, and a second at most on an inexact token', async () => {
-    const cache = new VersionedCache<number>()
-    let calls = 0
-    const compute = async () => ++calls
-    await cache.get('k', exact('a'), 0, compute, 100)
-    expect(await cache.get('k', exact('a'), 99, compute)).toBe(1)
-    expect(await cache.get('k', exact('a'), 100, compute)).toBe(2)
-    const inexact = { token: 'w', exact: false }
-    await cache.get('m', inexact, 0, compute)
-    expect(await cache.get('m', inexact, INEXACT_TTL_MS - 1, compute)).toBe(3)
-    expect(await cache.get('m', inexact, INEXACT_TTL_MS, compute)).toBe(4)
-  })
-
-  it('stays within its size, dropping the oldest first', async () => {
-    const cache = new VersionedCache<string>(3)
-    let calls = 0
-    const compute = (v: string) => async () => {
-      calls++
-      return v
-    }
-    for (const k of ['a', 'b', 'c', 'd']) await cache.get(k, exact('t'), 0, compute(k))
-    expect(calls).toBe(4)
-    await cache.get('d', exact('t'), 0, compute('d'))
-    expect(calls).toBe(4)
-    await cache.get('a', exact('t'), 0, compute('a'))
-    expect(calls).toBe(5)
-  })
-
-  it('a failed computation is not kept', async () => {
-    const cache = new VersionedCache<number>()
-    await expect(
-      cache.get('k', exact('a'), 0, async () => {
-        throw new Error('down')
-      }),
-    ).rejects.toThrow('down')
-    expect(await cache.get('k', exact('a'), 0, async () => 7)).toBe(7)
-  })
-})
 
 for (const engine of await dialects()) {
   describe(`${engine}: reads served from memory stay current`, () => {

@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify'
 import type { DatabaseHandle } from '../db/database.js'
 
 /**
@@ -49,6 +50,31 @@ export async function readChange(database: DatabaseHandle): Promise<ChangeToken>
   } finally {
     if (reads.get(database) === read) reads.delete(database)
   }
+}
+
+/**
+ * The change token as this request first read it: a request's reads (the caller's account,
+ * then the page it asked for) share one read of it.
+ */
+const requestChanges = new WeakMap<FastifyRequest, Promise<ChangeToken>>()
+
+export function requestChange(database: DatabaseHandle, req: FastifyRequest): Promise<ChangeToken> {
+  let change = requestChanges.get(req)
+  if (!change) requestChanges.set(req, (change = readChange(database)))
+  return change
+}
+
+/**
+ * A ticket for a token the caller reads itself along with other data (`shareChange`): take
+ * it before that read, as `readChange` does.
+ */
+export function changeTicket(): number {
+  return ++tickets
+}
+
+/** The request's change token, read by the caller along with other data (its first read of one). */
+export function shareChange(req: FastifyRequest, change: ChangeToken): void {
+  if (!requestChanges.has(req)) requestChanges.set(req, Promise.resolve(change))
 }
 
 export interface Derived<T> {

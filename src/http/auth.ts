@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { AppContext } from '../context.js'
 import { sql } from 'kysely'
-import { cacheOf, requestChangeToken, shareChangeToken } from '../cache/versioned.js'
+import { changeTicket, DerivedCache, requestChange, shareChange } from '../cache/derived.js'
 import { toBool } from '../db/database.js'
 import { Forbidden, NotAuthenticated, TokenNotValid } from './errors.js'
 
@@ -31,7 +31,7 @@ interface AccountRow {
 /**
  * The caller's account as it is now. SQLite and MySQL tell cheaply whether anything was
  * committed since a read (`changeToken`): there it comes from memory until then
- * (src/cache/versioned.ts). On PostgreSQL that question is itself a round trip, so one
+ * (src/cache/derived.ts). On PostgreSQL that question is itself a round trip, so one
  * statement reads the account and the snapshot together, and the snapshot becomes the
  * request's change token (its list read then costs nothing more when cached).
  */
@@ -42,26 +42,32 @@ async function account(
 ): Promise<AccountRow | undefined> {
   const { db, engine } = ctx.database
   if (engine === 'postgres') {
+    const seq = changeTicket()
     const { rows } = await sql<AccountRow & { token: string; id: number | null }>`
       select s.token, u.id, u.username, u.is_admin, u.is_staff_member, u.is_active
       from (select pg_current_snapshot()::text as token) s
       left join users u on u.id = ${id}`.execute(db)
     const row = rows[0]!
-    shareChangeToken(req, { token: row.token, exact: true })
+    shareChange(req, { token: row.token, exact: true, seq })
     return row.id === null ? undefined : row
   }
-  return cacheOf<AccountRow | undefined>(ctx.database, 'accounts', 10_000).get(
+  return accounts.get(
+    ctx.database,
+    await requestChange(ctx.database, req),
     String(id),
-    await requestChangeToken(ctx, req),
     ctx.now().getTime(),
-    () =>
-      db
+    async () => ({
+      value: await db
         .selectFrom('users')
         .select(['id', 'username', 'is_admin', 'is_staff_member', 'is_active'])
         .where('id', '=', id)
         .executeTakeFirst(),
+      validUntil: Number.POSITIVE_INFINITY,
+    }),
   )
 }
+
+const accounts = new DerivedCache<AccountRow | undefined>({ maxEntries: 10_000 })
 
 /**
  * Reads `Authorization: Bearer <access>` and checks the user on every request, so a

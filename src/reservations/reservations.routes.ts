@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { AppContext } from '../context.js'
-import { requestChangeToken } from '../cache/versioned.js'
+import { requestChange } from '../cache/derived.js'
 import { authenticated, requireActor } from '../http/auth.js'
 import { paginate } from '../http/pagination.js'
 import { ErrorBody, errorResponses, IdParams, paginated } from '../http/schemas.js'
@@ -46,7 +46,7 @@ export function reservationsRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           ctx,
           requireActor(req),
           req.query,
-          await requestChangeToken(ctx, req),
+          await requestChange(ctx.database, req),
         )
         return paginate(req, req.query, count, results)
       },

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Transaction, Updateable } from 'kysely'
-import { cacheOf } from '../cache/versioned.js'
-import type { ChangeToken } from '../cache/versioned.js'
+import { DerivedCache } from '../cache/derived.js'
+import type { ChangeToken } from '../cache/derived.js'
 import type { AppContext } from '../context.js'
 import type { Database as Tables, ReservationTable } from '../db/types.js'
 import type { Executor } from '../db/database.js'
@@ -590,13 +590,13 @@ export async function listReservations(
     limit,
     offset,
   ])
-  return cacheOf<ReservationPage>(ctx.database, 'reservation-lists').get(
-    key,
-    stamp,
-    ctx.now().getTime(),
-    read,
-  )
+  return pages.get(ctx.database, stamp, key, ctx.now().getTime(), async () => ({
+    value: await read(),
+    validUntil: Number.POSITIVE_INFINITY,
+  }))
 }
+
+const pages = new DerivedCache<ReservationPage>()
 
 interface ReservationPage {
   count: number
