@@ -95,8 +95,21 @@ export async function createBenchDatabase(engine, workDir) {
     // Seeding commits ~8,000 small transactions: without waiting for each WAL flush it
     // takes a fraction of the time. Connections opened while this is set keep it, so the
     // server is restarted after the reset (run.mjs), to measure durable commits.
+    // Then the seeding's own aftermath is done before any measured run: its tables analysed
+    // and vacuumed (else autovacuum starts mid-run) and its WAL checkpointed (else a
+    // checkpoint's writes and fsyncs stall commits for seconds in whichever run it lands).
     beforeSeeding: () => alter('set synchronous_commit = off'),
-    afterSeeding: () => alter('reset synchronous_commit'),
+    afterSeeding: async () => {
+      await alter('reset synchronous_commit')
+      const c = new pg.Client({ connectionString: url.toString() })
+      await c.connect()
+      try {
+        await c.query('vacuum analyze')
+        await c.query('checkpoint')
+      } finally {
+        await c.end()
+      }
+    },
     drop: async () => {
       const c = new pg.Client({ connectionString: POSTGRES_URL })
       await c.connect()
