@@ -5,6 +5,7 @@ import { authenticated, requireActor } from '../http/auth.js'
 import { Forbidden } from '../http/errors.js'
 import { errorResponses } from '../http/schemas.js'
 import { dashboardStats } from './dashboard.service.js'
+import { requestChange } from '../cache/derived.js'
 
 const count = z.number().int()
 const DashboardStats = z
@@ -52,7 +53,7 @@ export function dashboardRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       async (req) => {
         const actor = requireActor(req)
         if (!actor.isAdmin && !actor.isStaff) throw Forbidden()
-        return dashboardStats(ctx, actor, req.query)
+        return dashboardStats(ctx, actor, req.query, requestChange(ctx.database, req))
       },
     )
   }

@@ -3,6 +3,7 @@ import type { SelectQueryBuilder } from 'kysely'
 import { IANAZone } from 'luxon'
 import type { AppContext } from '../context.js'
 import { DerivedCache, readChange } from '../cache/derived.js'
+import type { ChangeToken } from '../cache/derived.js'
 import { toDate, toNumber } from '../db/database.js'
 import type { Database } from '../db/types.js'
 import type { Actor } from '../http/auth.js'
@@ -69,9 +70,11 @@ export async function dashboardStats(
   ctx: AppContext,
   actor: Actor,
   q: DashboardQuery,
+  /** The request's change token when it has one (`requestChange`), else read here. */
+  known?: Promise<ChangeToken>,
 ): Promise<DashboardStats> {
   validateQuery(q)
-  const change = await readChange(ctx.database)
+  const change = await (known ?? readChange(ctx.database))
   const key = `${actor.isAdmin ? 'all' : `staff:${actor.id}`}|${q.from ?? ''}|${q.to ?? ''}`
   return cache.get(ctx.database, change, key, ctx.now().getTime(), async () => {
     const now = ctx.now()

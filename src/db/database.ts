@@ -255,9 +255,11 @@ export function createDatabase(
         pool: { engine: 'postgres', pool, max: poolSize },
         close: () => db.destroy(),
         changeToken: async () => {
-          const { rows } = await sql<{
-            s: string
-          }>`select pg_current_snapshot()::text as s`.execute(db)
+          // A named statement: parsed and planned once per connection.
+          const { rows } = await pool.query<{ s: string }>({
+            name: 'fade_snapshot',
+            text: 'select pg_current_snapshot()::text as s',
+          })
           return { token: rows[0]!.s, exact: true }
         },
       }

@@ -1,7 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { AppContext } from '../context.js'
-import { sql } from 'kysely'
 import { changeTicket, DerivedCache, requestChange, shareChange } from '../cache/derived.js'
 import { toBool } from '../db/database.js'
 import { Forbidden, NotAuthenticated, TokenNotValid } from './errors.js'
@@ -35,18 +34,25 @@ interface AccountRow {
  * statement reads the account and the snapshot together, and the snapshot becomes the
  * request's change token (its list read then costs nothing more when cached).
  */
+const ACCOUNT_AND_SNAPSHOT = `
+  select s.token, u.id, u.username, u.is_admin, u.is_staff_member, u.is_active
+  from (select pg_current_snapshot()::text as token) s
+  left join users u on u.id = $1`
+
 async function account(
   ctx: AppContext,
   req: FastifyRequest,
   id: number,
 ): Promise<AccountRow | undefined> {
-  const { db, engine } = ctx.database
-  if (engine === 'postgres') {
+  const { db } = ctx.database
+  if (ctx.database.pool?.engine === 'postgres') {
     const seq = changeTicket()
-    const { rows } = await sql<AccountRow & { token: string; id: number | null }>`
-      select s.token, u.id, u.username, u.is_admin, u.is_staff_member, u.is_active
-      from (select pg_current_snapshot()::text as token) s
-      left join users u on u.id = ${id}`.execute(db)
+    // A named statement: parsed and planned once per connection, not per request.
+    const { rows } = await ctx.database.pool.pool.query<AccountRow & { token: string }>({
+      name: 'fade_account_and_snapshot',
+      text: ACCOUNT_AND_SNAPSHOT,
+      values: [id],
+    })
     const row = rows[0]!
     shareChange(req, { token: row.token, exact: true, seq })
     return row.id === null ? undefined : row
