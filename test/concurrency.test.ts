@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { bookingRetries } from '../src/metrics/metrics.js'
 import { at, dialects, json, startApp } from './helpers.js'
 import type { TestApp, TestUser } from './helpers.js'
 
@@ -18,6 +19,11 @@ async function overlaps(t: TestApp): Promise<unknown[]> {
 
 const minutes = (iso: string, m: number) =>
   new Date(new Date(iso).getTime() + m * 60_000).toISOString()
+
+/** Booking transactions run again so far (every reason), in this test process. */
+async function retries(): Promise<number> {
+  return (await bookingRetries.get()).values.reduce((n, v) => n + v.value, 0)
+}
 
 for (const engine of await dialects()) {
   describe(`${engine}: no double booking under concurrency`, () => {
@@ -46,6 +52,29 @@ for (const engine of await dialects()) {
         expect(new Set(assigned).size).toBe(20)
         expect([...assigned].sort()).toEqual(barbers.map((b) => b.id).sort())
         expect(await overlaps(shop)).toEqual([])
+      } finally {
+        await shop.close()
+      }
+    })
+
+    it('concurrent automatic bookings of one slot are given different barbers: none runs again', async () => {
+      const shop = await startApp(engine)
+      try {
+        const barbers = await Promise.all(
+          Array.from({ length: 8 }, () => shop.user({ staff: true })),
+        )
+        const people = await Promise.all(Array.from({ length: 8 }, () => shop.user()))
+        const body = { start_time: at(22, '10:00'), end_time: at(22, '10:30') }
+        const before = await retries()
+        const answers = await Promise.all(
+          people.map((user) => shop.req('POST', '/api/reservations/', { user, body })),
+        )
+        expect(answers.map((a) => a.statusCode)).toEqual(Array(8).fill(201))
+        const assigned = answers.map((a) => json<R>(a).staff)
+        expect([...assigned].sort()).toEqual(barbers.map((b) => b.id).sort())
+        // Those in flight at once were given different free barbers (`Assignments`), so
+        // none lost a race at the guard and ran its whole transaction again.
+        expect((await retries()) - before).toBe(0)
       } finally {
         await shop.close()
       }

@@ -6,7 +6,9 @@
  *
  * 1. `place`, a plain read: opening hours, the barber's working hours, time off and their
  *    other active reservations (the same `evaluate` that availability uses), and the barber
- *    when none is named (the first free one in the order availability lists them). Almost
+ *    when none is named (the first free one in the order availability lists them, or, while
+ *    other automatic bookings of an overlapping time are in flight in this process, the first
+ *    they were not given: `Assignments`). Almost
  *    every refusal (400, 409) happens here, before anything is written or locked.
  * 2. The guard, which makes the write safe against a concurrent booking that passed the same
  *    read. It differs per database, and holds its lock for as little as possible:
@@ -66,14 +68,98 @@ export interface Placed {
   alternatives: number[]
 }
 
+interface Claim {
+  start: number
+  hold: number
+  /** When the booking holding it finished (an `order` number), if it did. */
+  released?: number
+  releasedAt?: number
+}
+
+/** Per database handle: per barber, the times automatic bookings in flight here were given. */
+const claimed = new WeakMap<object, Map<number, Set<Claim>>>()
+let order = 0
+/** A finished booking's claim is kept this long for the reads that started before it ended. */
+const RELEASED_KEPT_MS = 5000
+
+/**
+ * The barbers one booking request was given automatically, while its transaction runs.
+ * Concurrent automatic bookings of one slot in this process then spread over the free
+ * barbers instead of all taking the first, where all but one would fail at the guard and
+ * run their whole transaction again. A claim still counts for a read that began before its
+ * booking finished (that read could not see the booking's row). With nothing in flight the
+ * choice is unchanged: the first free barber, as availability lists them.
+ */
+export class Assignments {
+  readonly #held: { byStaff: Map<number, Set<Claim>>; staffId: number; claim: Claim }[] = []
+  readonly #byStaff: Map<number, Set<Claim>>
+  #readBegan = 0
+
+  constructor(database: object) {
+    let byStaff = claimed.get(database)
+    if (!byStaff) claimed.set(database, (byStaff = new Map()))
+    this.#byStaff = byStaff
+  }
+
+  /** Before the read that places the booking. */
+  begin(): void {
+    this.#readBegan = ++order
+  }
+
+  /** `free` with the barbers another booking holds (as this read sees it) for an overlapping time last. */
+  order(free: number[], start: Date, hold: Date): number[] {
+    const now = Date.now()
+    const taken = (id: number) => {
+      const set = this.#byStaff.get(id)
+      if (!set) return false
+      let hit = false
+      for (const c of set) {
+        if (c.releasedAt !== undefined && now - c.releasedAt > RELEASED_KEPT_MS) {
+          set.delete(c)
+          continue
+        }
+        if (c.released !== undefined && c.released < this.#readBegan) continue
+        if (c.start < hold.getTime() && start.getTime() < c.hold) hit = true
+      }
+      if (set.size === 0) this.#byStaff.delete(id)
+      return hit
+    }
+    const open = free.filter((id) => !taken(id))
+    return open.length === free.length
+      ? free
+      : [...open, ...free.filter((id) => !open.includes(id))]
+  }
+
+  take(staffId: number, start: Date, hold: Date): void {
+    const claim: Claim = { start: start.getTime(), hold: hold.getTime() }
+    let set = this.#byStaff.get(staffId)
+    if (!set) this.#byStaff.set(staffId, (set = new Set()))
+    set.add(claim)
+    this.#held.push({ byStaff: this.#byStaff, staffId, claim })
+  }
+
+  /** After the transaction (or before it runs again). */
+  release(): void {
+    const at = ++order
+    const now = Date.now()
+    for (const { claim } of this.#held.splice(0)) {
+      claim.released = at
+      claim.releasedAt = now
+    }
+  }
+}
+
 /** Step 1: a plain read that places the booking or refuses it (400 outside hours, 409 busy). */
 export async function place(
   ctx: AppContext,
   trx: Trx,
   p: Placement,
   exclude: number | null,
+  /** A new booking's automatic assignment (see `Assignments`). */
+  assignments?: Assignments,
 ): Promise<Placed> {
   const { config } = ctx
+  if (p.staffId === undefined) assignments?.begin()
   const schedule = await loadSchedule(trx, {
     from: p.start,
     to: p.hold,
@@ -100,8 +186,12 @@ export async function place(
     if (verdict === 'busy') sawOpen = true
     if (verdict === 'staff_closed' && p.staffId != null) throw outsideHours(verdict)
   }
-  const [first, ...alternatives] = free
-  if (first !== undefined) return { staffId: first, alternatives }
+  const [first, ...alternatives] =
+    assignments && p.staffId === undefined ? assignments.order(free, p.start, p.hold) : free
+  if (first !== undefined) {
+    if (assignments && p.staffId === undefined) assignments.take(first, p.start, p.hold)
+    return { staffId: first, alternatives }
+  }
   throw SlotUnavailable(sawOpen ? undefined : 'No staff member works at the requested time.')
 }
 

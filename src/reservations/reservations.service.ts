@@ -39,6 +39,7 @@ import type {
 } from './reservations.schemas.js'
 import { STATUSES } from './reservations.schemas.js'
 import {
+  Assignments,
   bookingLane,
   checkActiveLimit,
   constraintToRetry,
@@ -427,12 +428,15 @@ export async function createReservation(
   const hold = new Date(end!.getTime() + (service?.buffer_after_minutes ?? 0) * 60_000)
   const status: ReservationStatus = ctx.config.autoConfirm ? 'confirmed' : 'pending'
 
+  const assignments = new Assignments(ctx.database)
   try {
     const row = await oneAtATime(
       ctx.database,
       ...bookingLane(ctx.database.engine, body.staff ?? undefined),
       () =>
         inTransaction(ctx.database, async (trx) => {
+          // A retry places the booking afresh.
+          assignments.release()
           // The key goes in first: a concurrent request with the same key waits on it here,
           // then fails on the unique index and replays this request's answer.
           if (idempotencyKey) {
@@ -449,7 +453,7 @@ export async function createReservation(
               .execute()
           }
           const placement = { staffId: body.staff ?? undefined, start: start!, end: end!, hold }
-          const placed = await place(ctx, trx, placement, null)
+          const placed = await place(ctx, trx, placement, null, assignments)
           // After the plain read (a slot already taken is a 409 without it), before any barber's lock.
           if (asCustomer) await checkActiveLimit(ctx, trx, customerId, now)
           const values = {
@@ -514,6 +518,8 @@ export async function createReservation(
       if (earlier) return earlier
     }
     throw err
+  } finally {
+    assignments.release()
   }
 }
 
