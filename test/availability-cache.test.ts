@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { availability, availabilityUncached } from '../src/reservations/availability.js'
-import type { AvailabilityQuery } from '../src/reservations/availability.js'
+import type { Availability, AvailabilityQuery } from '../src/reservations/availability.js'
 import { createDatabase } from '../src/db/database.js'
 import type { DatabaseHandle } from '../src/db/database.js'
 import { createTestDatabase, dialects, json, startApp } from './helpers.js'
@@ -12,16 +12,8 @@ import type { TestApp, TestUser } from './helpers.js'
  * and as the clock passes slot starts.
  */
 
-interface Slot {
-  start_time: string
-  end_time: string
-  staff: number[]
-}
-interface AvailabilityBody {
-  date: string
-  timezone: string
-  slots: Slot[]
-}
+/** The body, as the contract gives it. */
+type AvailabilityBody = Availability
 
 // Monday 06:00 UTC; the shop is open mon-sat 09:00-17:00 UTC.
 const NOW = '2027-01-04T06:00:00Z'

@@ -124,9 +124,8 @@ for (const engine of await dialects()) {
         expect(refused).toHaveLength(N - 1)
         // 409, or (rarely, PostgreSQL) a deadlock whose retry would then read the slot as taken.
         for (const r of refused) expect(r.status).toBe(409)
-        expect(refused.filter((r) => r.retryable).length).toBeLessThanOrEqual(
-          engine === 'postgres' ? N - 1 : 0,
-        )
+        // Only PostgreSQL's waiters can deadlock; elsewhere every loser is a plain 409.
+        if (engine !== 'postgres') expect(refused.filter((r) => r.retryable)).toEqual([])
         expect(await activeOf(t, barber.id, start)).toBe(1)
       })
 

@@ -53,7 +53,7 @@ export function dashboardRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       async (req) => {
         const actor = requireActor(req)
         if (!actor.isAdmin && !actor.isStaff) throw Forbidden()
-        return dashboardStats(ctx, actor, req.query, requestChange(ctx.database, req))
+        return dashboardStats(ctx, actor, req.query, await requestChange(ctx.database, req))
       },
     )
   }

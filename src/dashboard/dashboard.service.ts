@@ -70,11 +70,11 @@ export async function dashboardStats(
   ctx: AppContext,
   actor: Actor,
   q: DashboardQuery,
-  /** The request's change token when it has one (`requestChange`), else read here. */
-  known?: Promise<ChangeToken>,
+  /** The request's change token (`requestChange`), when it has one. */
+  known?: ChangeToken,
 ): Promise<DashboardStats> {
   validateQuery(q)
-  const change = await (known ?? readChange(ctx.database))
+  const change = known ?? (await readChange(ctx.database))
   const key = `${actor.isAdmin ? 'all' : `staff:${actor.id}`}|${q.from ?? ''}|${q.to ?? ''}`
   return cache.get(ctx.database, change, key, ctx.now().getTime(), async () => {
     const now = ctx.now()

@@ -48,7 +48,10 @@ async function account(
   if (ctx.database.pool?.engine === 'postgres') {
     const seq = changeTicket()
     // A named statement: parsed and planned once per connection, not per request.
-    const { rows } = await ctx.database.pool.pool.query<AccountRow & { token: string }>({
+    // No such user: the left join still gives the snapshot, with a null id.
+    const { rows } = await ctx.database.pool.pool.query<
+      (AccountRow | { [K in keyof AccountRow]: null }) & { token: string }
+    >({
       name: 'fade_account_and_snapshot',
       text: ACCOUNT_AND_SNAPSHOT,
       values: [id],

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { AppContext } from '../context.js'
+import { requestChange } from '../cache/derived.js'
 import { QueryId, ValidationErrorBody } from '../http/schemas.js'
 import { availability } from './availability.js'
 
@@ -37,7 +38,7 @@ export function availabilityRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
       },
       async (req, reply) => {
-        const { json } = await availability(ctx, req.query)
+        const { json } = await availability(ctx, req.query, await requestChange(ctx.database, req))
         // Serialised once per cached answer: a string with a JSON content type is sent as is.
         return reply.type('application/json; charset=utf-8').send(json as never)
       },

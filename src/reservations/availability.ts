@@ -1,5 +1,6 @@
 import type { AppContext } from '../context.js'
 import { DerivedCache, readChange } from '../cache/derived.js'
+import type { ChangeToken } from '../cache/derived.js'
 import { toBool } from '../db/database.js'
 import { iso } from '../http/datetime.js'
 import { FieldErrors } from '../http/errors.js'
@@ -44,8 +45,10 @@ const answers = new DerivedCache<AvailabilityAnswer>()
 export async function availability(
   ctx: AppContext,
   q: AvailabilityQuery,
+  /** The request's change token (`requestChange`), when it has one. */
+  known?: ChangeToken,
 ): Promise<AvailabilityAnswer> {
-  const change = await readChange(ctx.database)
+  const change = known ?? (await readChange(ctx.database))
   const now = ctx.now()
   const refs =
     q.service === undefined && q.staff === undefined

@@ -71,14 +71,15 @@ export interface Placed {
 interface Claim {
   start: number
   hold: number
-  /** When the booking holding it finished (an `order` number), if it did. */
+  /** When the booking holding it finished (a `moments` count), if it did. */
   released?: number
   releasedAt?: number
 }
 
 /** Per database handle: per barber, the times automatic bookings in flight here were given. */
 const claimed = new WeakMap<object, Map<number, Set<Claim>>>()
-let order = 0
+/** Counts reads beginning and bookings finishing, to tell which came first. */
+let moments = 0
 /** A finished booking's claim is kept this long for the reads that started before it ended. */
 const RELEASED_KEPT_MS = 5000
 
@@ -91,7 +92,7 @@ const RELEASED_KEPT_MS = 5000
  * choice is unchanged: the first free barber, as availability lists them.
  */
 export class Assignments {
-  readonly #held: { byStaff: Map<number, Set<Claim>>; staffId: number; claim: Claim }[] = []
+  readonly #held: Claim[] = []
   readonly #byStaff: Map<number, Set<Claim>>
   #readBegan = 0
 
@@ -103,7 +104,7 @@ export class Assignments {
 
   /** Before the read that places the booking. */
   begin(): void {
-    this.#readBegan = ++order
+    this.#readBegan = ++moments
   }
 
   /** `free` with the barbers another booking holds (as this read sees it) for an overlapping time last. */
@@ -134,15 +135,19 @@ export class Assignments {
     const claim: Claim = { start: start.getTime(), hold: hold.getTime() }
     let set = this.#byStaff.get(staffId)
     if (!set) this.#byStaff.set(staffId, (set = new Set()))
+    // Claims of finished bookings no read can still need go here (and in `order`).
+    const now = Date.now()
+    for (const c of set)
+      if (c.releasedAt !== undefined && now - c.releasedAt > RELEASED_KEPT_MS) set.delete(c)
     set.add(claim)
-    this.#held.push({ byStaff: this.#byStaff, staffId, claim })
+    this.#held.push(claim)
   }
 
   /** After the transaction (or before it runs again). */
   release(): void {
-    const at = ++order
+    const at = ++moments
     const now = Date.now()
-    for (const { claim } of this.#held.splice(0)) {
+    for (const claim of this.#held.splice(0)) {
       claim.released = at
       claim.releasedAt = now
     }

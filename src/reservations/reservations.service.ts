@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Transaction, Updateable } from 'kysely'
-import { DerivedCache } from '../cache/derived.js'
+import { DerivedCache, readChange } from '../cache/derived.js'
 import type { ChangeToken } from '../cache/derived.js'
 import type { AppContext } from '../context.js'
 import type { Database as Tables, ReservationTable } from '../db/types.js'
@@ -541,14 +541,15 @@ function readStatuses(
 }
 
 /**
- * A page of the reservations the caller may see. With `stamp` (the request's change token),
- * the page comes from memory while nothing was committed since it was read.
+ * A page of the reservations the caller may see, from memory while nothing was committed
+ * since it was read (src/cache/derived.ts).
  */
 export async function listReservations(
   ctx: AppContext,
   actor: Actor,
   q: ReservationListQuery,
-  stamp?: ChangeToken,
+  /** The request's change token (`requestChange`), when it has one. */
+  known?: ChangeToken,
 ) {
   const errors = new FieldErrors()
   const statuses = readStatuses(errors, q.status)
@@ -560,29 +561,9 @@ export async function listReservations(
   if (before === null) errors.add('start_before', 'Enter a valid date/time.')
   errors.throwIfAny()
 
-  let base = ctx.database.db.selectFrom('reservations')
-  if (!actor.isAdmin) {
-    base = actor.isStaff
-      ? base.where((eb) => eb.or([eb('customer_id', '=', actor.id), eb('staff_id', '=', actor.id)]))
-      : base.where('customer_id', '=', actor.id)
-  }
-  if (statuses?.length) base = base.where('status', 'in', statuses)
-  if (q.staff !== undefined) base = base.where('staff_id', '=', q.staff)
-  if (q.customer !== undefined) base = base.where('customer_id', '=', q.customer)
-  if (after) base = base.where('start_time', '>=', after)
-  if (before) base = base.where('start_time', '<', before)
   const ordering = q.ordering ?? 'start_time'
-  const col = ordering.replace('-', '') as 'start_time' | 'created_at'
-  const dir = ordering.startsWith('-') ? 'desc' : 'asc'
   const { limit, offset } = pageWindow(q)
-  const read = async () => {
-    const [c, rows] = await Promise.all([
-      base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-      base.selectAll().orderBy(col, dir).orderBy('id', dir).limit(limit).offset(offset).execute(),
-    ])
-    return { count: Number(c.n), results: rows.map(toReservation) }
-  }
-  if (!stamp) return read()
+  const change = known ?? (await readChange(ctx.database))
   // Consoles and phones poll the same pages: served from memory until the next commit.
   const scope = actor.isAdmin ? 'all' : `${actor.isStaff ? 'staff' : 'customer'}:${actor.id}`
   const key = JSON.stringify([
@@ -596,10 +577,31 @@ export async function listReservations(
     limit,
     offset,
   ])
-  return pages.get(ctx.database, stamp, key, ctx.now().getTime(), async () => ({
-    value: await read(),
-    validUntil: Number.POSITIVE_INFINITY,
-  }))
+  return pages.get(ctx.database, change, key, ctx.now().getTime(), async () => {
+    let base = ctx.database.db.selectFrom('reservations')
+    if (!actor.isAdmin) {
+      base = actor.isStaff
+        ? base.where((eb) =>
+            eb.or([eb('customer_id', '=', actor.id), eb('staff_id', '=', actor.id)]),
+          )
+        : base.where('customer_id', '=', actor.id)
+    }
+    if (statuses?.length) base = base.where('status', 'in', statuses)
+    if (q.staff !== undefined) base = base.where('staff_id', '=', q.staff)
+    if (q.customer !== undefined) base = base.where('customer_id', '=', q.customer)
+    if (after) base = base.where('start_time', '>=', after)
+    if (before) base = base.where('start_time', '<', before)
+    const col = ordering.replace('-', '') as 'start_time' | 'created_at'
+    const dir = ordering.startsWith('-') ? 'desc' : 'asc'
+    const [c, rows] = await Promise.all([
+      base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      base.selectAll().orderBy(col, dir).orderBy('id', dir).limit(limit).offset(offset).execute(),
+    ])
+    return {
+      value: { count: Number(c.n), results: rows.map(toReservation) },
+      validUntil: Number.POSITIVE_INFINITY,
+    }
+  })
 }
 
 const pages = new DerivedCache<ReservationPage>()
