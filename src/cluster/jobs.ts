@@ -16,14 +16,6 @@ export const JOBS_NICENESS = 10
  * processes wake it through the primary after each commit that wrote outbox rows.
  */
 export async function runJobs(config: Config, log: Logger, channel: PrimaryChannel): Promise<void> {
-  // Requests first: when the machine is busy, rendering and sending emails waits for the CPU
-  // the HTTP processes leave (a /health/ check kept 37 % of the bare route's rate while a
-  // backlog drained at the same priority). Nothing is lost: the outbox keeps what waits.
-  try {
-    setPriority(JOBS_NICENESS)
-  } catch (err) {
-    log.warn({ err }, 'could not lower the job process priority')
-  }
   const runtime = createRuntime(config, { role: 'api', log, ...joinCluster(channel) })
   collectProcessMetrics('jobs')
   watchDatabase(runtime.ctx.database)
@@ -38,4 +30,13 @@ export async function runJobs(config: Config, log: Logger, channel: PrimaryChann
   channel.on('shutdown', () => stop('stopping on the primary’s order'))
   log.info('job runner started: outbox delivery and the status sweep run here')
   channel.send({ fd: 'ready' })
+  // Requests first: when the machine is busy, rendering and sending emails waits for the CPU
+  // the HTTP processes leave (a /health/ check kept 37 % of the bare route's rate while a
+  // backlog drained at the same priority). Nothing is lost: the outbox keeps what waits.
+  // Lowered once started, so a busy machine does not delay the server's start.
+  try {
+    setPriority(JOBS_NICENESS)
+  } catch (err) {
+    log.warn({ err }, 'could not lower the job process priority')
+  }
 }

@@ -117,7 +117,9 @@ for (const engine of engines) {
       await api.child.waitForLine(/Fade District ready.*2 HTTP process/, 40_000)
       const base = api.base
 
-      // Every log line is JSON and names its process.
+      // Every log line is JSON and names its process. The processes write to one stdout on
+      // their own: the job process's first line may follow the primary's "ready".
+      await api.child.waitForLine(/"proc":"jobs"/, 20_000)
       const procs = new Set(logLines(api).map((l) => l.proc))
       expect([...procs].sort()).toEqual(expect.arrayContaining(['jobs', 'primary']))
 
