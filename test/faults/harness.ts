@@ -221,15 +221,26 @@ export async function faultFixture(
   return { mail, testDb, url, db }
 }
 
+/**
+ * A port nothing listens on, taken below the kernel's ephemeral range (32768–60999 here):
+ * a port the kernel hands out for `listen(0)` is also one it hands to the next outgoing
+ * connection of any test running beside this one, and a child told to listen on it a moment
+ * later then fails with EADDRINUSE. Random within 20000–32767, checked by listening on it.
+ */
 export async function freePort(): Promise<number> {
-  const srv = net.createServer()
-  await new Promise<void>((resolve, reject) => {
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', resolve)
-  })
-  const { port } = srv.address() as AddressInfo
-  await new Promise<void>((resolve) => srv.close(() => resolve()))
-  return port
+  for (let attempt = 0; ; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_768)
+    const srv = net.createServer()
+    const ok = await new Promise<boolean>((resolve) => {
+      srv.once('error', () => resolve(false))
+      srv.listen(port, '127.0.0.1', () => resolve(true))
+    })
+    if (ok) {
+      await new Promise<void>((resolve) => srv.close(() => resolve()))
+      return port
+    }
+    if (attempt > 50) throw new Error('no free port in 20000–32767')
+  }
 }
 
 /** The environment every API/worker child gets: nothing inherited but PATH and HOME. */
@@ -292,12 +303,32 @@ export interface ApiProcess {
 
 /** `node --import tsx src/main.ts` on a free port; resolves once /health/ answers. */
 export async function startApi(env: Record<string, string>, name = 'api'): Promise<ApiProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startApiOnce(env, name)
+    } catch (error) {
+      // Another test's server took the port between the check and the child's listen.
+      if (attempt < 3 && error instanceof PortTaken) continue
+      throw error
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function startApiOnce(env: Record<string, string>, name: string): Promise<ApiProcess> {
   const port = await freePort()
   const child = spawnChild(name, [...TSX, 'src/main.ts'], baseEnv({ ...env, PORT: String(port) }))
   const base = `http://127.0.0.1:${port}`
   const deadline = Date.now() + 40_000
   for (;;) {
-    if (!child.alive()) throw new Error(`${name} exited before it was ready\n${tail(child, 40)}`)
+    if (!child.alive()) {
+      const message = `${name} exited before it was ready\n${tail(child, 40)}`
+      if (child.lines.some((l) => l.includes(`EADDRINUSE 127.0.0.1:${port}`))) {
+        throw new PortTaken(message)
+      }
+      throw new Error(message)
+    }
     try {
       const r = await fetch(`${base}/health/`, { signal: AbortSignal.timeout(1000) })
       if (r.ok) return { child, base, port }
