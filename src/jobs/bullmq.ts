@@ -3,7 +3,7 @@ import type { Job, Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import type { AppContext } from '../context.js'
-import { deliver, dueOutboxIds } from '../notifications/delivery.js'
+import { deliver, dueOutbox } from '../notifications/delivery.js'
 import type { Delivery } from '../notifications/delivery.js'
 import type { JobName, JobRunner, Jobs } from './runner.js'
 import { JOB_NAMES } from './runner.js'
@@ -94,7 +94,7 @@ export class OutboxRelay {
     }
     for (;;) {
       const now = this.ctx.now()
-      const ids = await dueOutboxIds(db, now, 100)
+      const ids = (await dueOutbox(db, now, 100)).map((r) => r.id)
       if (ids.length === 0) return
       let moved = 0
       for (const id of ids) {

@@ -1,7 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { deliver, dueOutboxIds } from '../notifications/delivery.js'
+import { deliver, dueOutbox } from '../notifications/delivery.js'
 import type { Delivery } from '../notifications/delivery.js'
-import { toDate } from '../db/database.js'
 import { jobLag } from '../metrics/metrics.js'
 import type { JobRunner } from './runner.js'
 import { runSweep } from './sweep.js'
@@ -59,29 +58,20 @@ export class InProcessRunner implements JobRunner {
         if (this.#stopped) return
         const { db } = this.delivery.ctx.database
         const now = this.delivery.ctx.now()
-        const ids = await dueOutboxIds(db, now, 20)
-        if (ids.length === 0) return
-        await this.#observeLag(ids, now)
-        await Promise.all(ids.map((id) => deliver(this.delivery, id)))
+        const due = await dueOutbox(db, now, 20)
+        if (due.length === 0) return
+        // Job lag: how long each row has been due when this pass picks it up.
+        for (const r of due)
+          jobLag.observe(
+            { job: `outbox.${r.kind}` },
+            Math.max(0, (now.getTime() - r.available_at.getTime()) / 1000),
+          )
+        await Promise.all(due.map((r) => deliver(this.delivery, r.id)))
         // Rows that failed are rescheduled in the future, so the loop ends.
       }
     } catch (err) {
       this.log.warn({ err }, 'outbox delivery pass failed; will retry')
     }
-  }
-
-  /** Job lag: how long each row has been due when this pass picks it up. */
-  async #observeLag(ids: number[], now: Date): Promise<void> {
-    const rows = await this.delivery.ctx.database.db
-      .selectFrom('outbox')
-      .select(['kind', 'available_at'])
-      .where('id', 'in', ids)
-      .execute()
-    for (const r of rows)
-      jobLag.observe(
-        { job: `outbox.${r.kind}` },
-        Math.max(0, (now.getTime() - toDate(r.available_at).getTime()) / 1000),
-      )
   }
 
   async #sweep(): Promise<void> {

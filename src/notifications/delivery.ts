@@ -29,10 +29,14 @@ export function backoffMs(attempt: number): number {
 }
 
 /** Rows ready to go: new or retry-due, or claimed by a worker whose lease ran out. */
-export async function dueOutboxIds(db: Executor, now: Date, limit: number): Promise<number[]> {
+export async function dueOutbox(
+  db: Executor,
+  now: Date,
+  limit: number,
+): Promise<{ id: number; kind: string; available_at: Date }[]> {
   const rows = await db
     .selectFrom('outbox')
-    .select('id')
+    .select(['id', 'kind', 'available_at'])
     .where((eb) =>
       eb.or([
         eb.and([eb('status', '=', 'pending'), eb('available_at', '<=', now)]),
@@ -42,7 +46,7 @@ export async function dueOutboxIds(db: Executor, now: Date, limit: number): Prom
     .orderBy('id')
     .limit(limit)
     .execute()
-  return rows.map((r) => r.id)
+  return rows.map((r) => ({ id: r.id, kind: r.kind, available_at: toDate(r.available_at) }))
 }
 
 export type DeliveryResult = 'sent' | 'skipped' | 'retry' | 'failed' | 'not_claimed'
@@ -55,7 +59,7 @@ export type DeliveryResult = 'sent' | 'skipped' | 'retry' | 'failed' | 'not_clai
 export async function deliver(d: Delivery, id: number): Promise<DeliveryResult> {
   const { db } = d.ctx.database
   const now = d.ctx.now()
-  const claimed = await db
+  const claim = db
     .updateTable('outbox')
     .set((eb) => ({
       status: 'sending',
@@ -69,13 +73,16 @@ export async function deliver(d: Delivery, id: number): Promise<DeliveryResult> 
         eb.and([eb('status', 'in', ['queued', 'sending']), eb('locked_until', '<', now)]),
       ]),
     )
-    .executeTakeFirst()
-  if (Number(claimed.numUpdatedRows) === 0) return 'not_claimed'
-  const row = await db
-    .selectFrom('outbox')
-    .selectAll()
-    .where('id', '=', id)
-    .executeTakeFirstOrThrow()
+  let row: OutboxRow | undefined
+  if (d.ctx.database.engine === 'mysql') {
+    // MariaDB/MySQL have no UPDATE … RETURNING: the claimed row is read after.
+    const claimed = await claim.executeTakeFirst()
+    if (Number(claimed.numUpdatedRows) === 0) return 'not_claimed'
+    row = await db.selectFrom('outbox').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
+  } else {
+    row = await claim.returningAll().executeTakeFirst()
+    if (!row) return 'not_claimed'
+  }
   let mail: OutgoingEmail | null
   try {
     mail = await buildEmail(d, row)
@@ -149,29 +156,54 @@ export async function loadReservationProps(
   ctx: AppContext,
   reservationId: number,
 ): Promise<ReservationEmailProps | null> {
-  const { db } = ctx.database
-  const r = await db
-    .selectFrom('reservations')
-    .selectAll()
-    .where('id', '=', reservationId)
+  // One statement: the reservation with its customer, barber and service.
+  const r = await ctx.database.db
+    .selectFrom('reservations as r')
+    .innerJoin('users as c', 'c.id', 'r.customer_id')
+    .leftJoin('users as s', 's.id', 'r.staff_id')
+    .leftJoin('services as v', 'v.id', 'r.service_id')
+    .select([
+      'r.id',
+      'r.start_time',
+      'r.end_time',
+      'r.status',
+      'r.notes',
+      'r.cancelled_by',
+      'r.cancellation_reason',
+      'c.username as c_username',
+      'c.first_name as c_first_name',
+      'c.last_name as c_last_name',
+      'c.email as c_email',
+      's.id as s_id',
+      's.username as s_username',
+      's.first_name as s_first_name',
+      's.last_name as s_last_name',
+      's.email as s_email',
+      'v.id as v_id',
+      'v.name as v_name',
+      'v.price_cents as v_price_cents',
+    ])
+    .where('r.id', '=', reservationId)
     .executeTakeFirst()
   if (!r) return null
-  const [customer, staff, service] = await Promise.all([
-    db.selectFrom('users').selectAll().where('id', '=', r.customer_id).executeTakeFirst(),
-    r.staff_id
-      ? db.selectFrom('users').selectAll().where('id', '=', r.staff_id).executeTakeFirst()
-      : undefined,
-    r.service_id
-      ? db.selectFrom('services').selectAll().where('id', '=', r.service_id).executeTakeFirst()
-      : undefined,
-  ])
-  if (!customer) return null
   return {
-    customer: person(customer),
-    staff: staff ? person(staff) : null,
-    service: service
-      ? { name: service.name, price: formatPrice(Number(service.price_cents)) }
-      : null,
+    customer: person({
+      username: r.c_username,
+      first_name: r.c_first_name,
+      last_name: r.c_last_name,
+      email: r.c_email,
+    }),
+    staff:
+      r.s_id != null
+        ? person({
+            username: r.s_username!,
+            first_name: r.s_first_name!,
+            last_name: r.s_last_name!,
+            email: r.s_email!,
+          })
+        : null,
+    service:
+      r.v_id != null ? { name: r.v_name!, price: formatPrice(Number(r.v_price_cents)) } : null,
     reservation: {
       id: r.id,
       start_time: toDate(r.start_time),

@@ -64,7 +64,8 @@ for (const engine of await dialects()) {
       expect(welcome[0]!.parsed.text).toContain('Ana')
 
       const staff = await t.user({ staff: true })
-      const service = await t.service({ duration: 30 })
+      const serviceName = `Skin fade ${staff.id}`
+      const service = await t.service({ duration: 30, name: serviceName, price: '27.50' })
       const slot = (hhmm: string) => ({ start_time: at(3, hhmm), staff: staff.id, service })
 
       // Booked, confirmed by the barber, cancelled by the customer.
@@ -75,6 +76,11 @@ for (const engine of await dialects()) {
         .filter((m) => m.subject.startsWith(`New reservation #${r1.id}:`))
       expect(created).toHaveLength(1)
       expect(created[0]!.subject).toContain('Ana Lee')
+      // The reservation with its customer, barber and service (read in one statement).
+      expect(created[0]!.parsed.text).toContain('Ana Lee (')
+      expect(created[0]!.parsed.text).toMatch(/Barber: +First Last\n/)
+      expect(created[0]!.parsed.text).toContain(`${serviceName} (`)
+      expect(created[0]!.parsed.text).toContain('27.50')
 
       await change(t.req, staff, r1.id, { status: 'confirmed' })
       await t.drain()
