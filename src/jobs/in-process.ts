@@ -5,6 +5,9 @@ import { jobLag } from '../metrics/metrics.js'
 import type { JobRunner } from './runner.js'
 import { runSweep } from './sweep.js'
 
+/** Outbox rows one pass delivers at once. */
+const BATCH = 20
+
 /**
  * The jobs inside the API process (no Redis): a poller over the outbox, woken at once
  * after each commit, and a timer for the status sweep.
@@ -58,7 +61,7 @@ export class InProcessRunner implements JobRunner {
         if (this.#stopped) return
         const { db } = this.delivery.ctx.database
         const now = this.delivery.ctx.now()
-        const due = await dueOutbox(db, now, 20)
+        const due = await dueOutbox(db, now, BATCH)
         if (due.length === 0) return
         // Job lag: how long each row has been due when this pass picks it up.
         for (const r of due)
@@ -67,7 +70,10 @@ export class InProcessRunner implements JobRunner {
             Math.max(0, (now.getTime() - r.available_at.getTime()) / 1000),
           )
         await Promise.all(due.map((r) => deliver(this.delivery, r.id)))
-        // Rows that failed are rescheduled in the future, so the loop ends.
+        // Rows that failed are rescheduled in the future, so the loop ends. A pass that found
+        // fewer than it could take found everything due then: rows committed since woke the
+        // runner (`#again`), so no query just to find nothing (one per email under steady load).
+        if (due.length < BATCH) return
       }
     } catch (err) {
       this.log.warn({ err }, 'outbox delivery pass failed; will retry')
