@@ -8,7 +8,7 @@ import { setInterval } from 'node:timers/promises'
 /** /proc's clock ticks (USER_HZ: 100 on Linux) in milliseconds. */
 const TICK_MS = 10
 
-export function readStatusKb(pid, field) {
+function readStatusKb(pid, field) {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8')
     const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)

@@ -202,19 +202,18 @@ export function cpuRows(report) {
       const ceiling = (cores * 1e6) / all
       const minShare = BASELINE.targets.share[r.key]?.[report.db.engine]
       const budget = minShare != null && bare ? (cores * 1e6) / (minShare * rate(bare)) : null
-      const us = (x) => int(x)
       return [
         r.name,
-        us(per(g.http)),
-        us(per(g.jobs)),
-        us(per(g.primary)),
-        us(per(g.database)),
-        us(per(g.load)),
-        us(per(r.cpu.rest)),
-        us(all),
+        int(per(g.http)),
+        int(per(g.jobs)),
+        int(per(g.primary)),
+        int(per(g.database)),
+        int(per(g.load)),
+        int(per(r.cpu.rest)),
+        int(all),
         int(ceiling),
         pct(rate(r) / ceiling),
-        budget == null ? '—' : us(budget),
+        budget == null ? '—' : int(budget),
       ]
     })
 }
