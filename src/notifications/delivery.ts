@@ -1,6 +1,8 @@
 import type { AppContext } from '../context.js'
 import type { Executor } from '../db/database.js'
-import { toBool, toDate } from '../db/database.js'
+import { inTransaction, toBool, toDate } from '../db/database.js'
+import type { ExpressionBuilder } from 'kysely'
+import type { Database as Tables } from '../db/types.js'
 import { RESET_TOKEN_MINUTES, resetLink, resetToken } from '../auth/password-reset.js'
 import type { OutboxRow, ReservationStatus, UserRow } from '../db/types.js'
 import { formatPrice } from '../catalog/catalog.service.js'
@@ -57,66 +59,103 @@ export type DeliveryResult = 'sent' | 'skipped' | 'retry' | 'failed' | 'not_clai
  * after which the row is due again: at-least-once, with a stable Message-ID.
  */
 export async function deliver(d: Delivery, id: number): Promise<DeliveryResult> {
+  const [result] = await deliverMany(d, [id])
+  return result!
+}
+
+/**
+ * `deliver` for several rows at once, in the order given: one claim for all of them and one
+ * write for all the outcomes that went well (each a commit, which the database server
+ * pays for with a log flush), the sends themselves in parallel.
+ */
+export async function deliverMany(d: Delivery, ids: number[]): Promise<DeliveryResult[]> {
+  if (ids.length === 0) return []
+  const rows = await claim(d, ids)
+  const results = new Map<number, DeliveryResult>()
+  const sent: number[] = []
+  const skipped: number[] = []
+  await Promise.all(
+    rows.map(async (row) => {
+      let mail: OutgoingEmail | null
+      try {
+        mail = await buildEmail(d, row)
+        // A customer who has no address (any more): nothing to send, not a failure to retry.
+        if (mail && mail.to.trim() === '') mail = null
+        if (mail) await d.mailer.send(mail)
+      } catch (err) {
+        results.set(row.id, await finishWithError(d, row, err))
+        return
+      }
+      ;(mail ? sent : skipped).push(row.id)
+    }),
+  )
   const { db } = d.ctx.database
-  const now = d.ctx.now()
-  const claim = db
-    .updateTable('outbox')
-    .set((eb) => ({
-      status: 'sending',
-      locked_until: new Date(now.getTime() + d.leaseMs),
-      attempts: eb('attempts', '+', 1),
-    }))
-    .where('id', '=', id)
-    .where((eb) =>
-      eb.or([
-        eb.and([eb('status', 'in', ['pending', 'queued']), eb('available_at', '<=', now)]),
-        eb.and([eb('status', 'in', ['queued', 'sending']), eb('locked_until', '<', now)]),
-      ]),
-    )
-  let row: OutboxRow | undefined
-  if (d.ctx.database.engine === 'mysql') {
-    // MariaDB/MySQL have no UPDATE … RETURNING: the claimed row is read after.
-    const claimed = await claim.executeTakeFirst()
-    if (Number(claimed.numUpdatedRows) === 0) return 'not_claimed'
-    row = await db.selectFrom('outbox').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
-  } else {
-    row = await claim.returningAll().executeTakeFirst()
-    if (!row) return 'not_claimed'
-  }
-  let mail: OutgoingEmail | null
-  try {
-    mail = await buildEmail(d, row)
-  } catch (err) {
-    return finishWithError(d, row, err)
-  }
-  // A customer who has no address (any more): nothing to send, not a failure to retry.
-  if (mail && mail.to.trim() === '') mail = null
-  if (!mail) {
+  const finish = async (done: number[], lastError: string, result: DeliveryResult) => {
+    if (done.length === 0) return
     await db
       .updateTable('outbox')
-      .set({
-        status: 'done',
-        locked_until: null,
-        sent_at: d.ctx.now(),
-        last_error: 'skipped: nothing to send any more',
-      })
-      .where('id', '=', id)
+      .set({ status: 'done', locked_until: null, sent_at: d.ctx.now(), last_error: lastError })
+      .where('id', 'in', done)
+      // Only while the claim is still ours (see finishWithError).
       .where('status', '=', 'sending')
       .execute()
-    return 'skipped'
+    for (const id of done) results.set(id, result)
   }
-  try {
-    await d.mailer.send(mail)
-  } catch (err) {
-    return finishWithError(d, row, err)
+  await finish(sent, '', 'sent')
+  await finish(skipped, 'skipped: nothing to send any more', 'skipped')
+  return ids.map((id) => results.get(id) ?? 'not_claimed')
+}
+
+/**
+ * Takes the rows among `ids` that are due (compare-and-set: two workers never both get one)
+ * for `leaseMs`, and returns them as claimed.
+ */
+async function claim(d: Delivery, ids: number[]): Promise<OutboxRow[]> {
+  const { db, engine } = d.ctx.database
+  const now = d.ctx.now()
+  const lockedUntil = new Date(now.getTime() + d.leaseMs)
+  const due = (eb: ExpressionBuilder<Tables, 'outbox'>) =>
+    eb.or([
+      eb.and([eb('status', 'in', ['pending', 'queued']), eb('available_at', '<=', now)]),
+      eb.and([eb('status', 'in', ['queued', 'sending']), eb('locked_until', '<', now)]),
+    ])
+  const update = (executor: Executor, claimed: number[]) =>
+    executor
+      .updateTable('outbox')
+      .set((eb) => ({
+        status: 'sending',
+        locked_until: lockedUntil,
+        attempts: eb('attempts', '+', 1),
+      }))
+      .where('id', 'in', claimed)
+  if (engine !== 'mysql') {
+    const rows = await update(db, ids).where(due).returningAll().execute()
+    const order = new Map(ids.map((id, i) => [id, i]))
+    return rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!)
   }
-  await db
-    .updateTable('outbox')
-    .set({ status: 'done', locked_until: null, sent_at: d.ctx.now(), last_error: '' })
-    .where('id', '=', id)
-    .where('status', '=', 'sending')
-    .execute()
-  return 'sent'
+  // MariaDB/MySQL have no UPDATE … RETURNING: the due rows are locked and read, then claimed,
+  // in one transaction (a locking read sees the latest committed row, not a snapshot).
+  return inTransaction(d.ctx.database, async (trx) => {
+    const rows = await trx
+      .selectFrom('outbox')
+      .selectAll()
+      .where('id', 'in', ids)
+      .where(due)
+      .orderBy('id')
+      .forUpdate()
+      .execute()
+    if (rows.length === 0) return []
+    await update(
+      trx,
+      rows.map((r) => r.id),
+    ).execute()
+    return rows.map((r) => ({
+      ...r,
+      status: 'sending' as const,
+      locked_until: lockedUntil,
+      attempts: r.attempts + 1,
+    }))
+  })
 }
 
 async function finishWithError(d: Delivery, row: OutboxRow, err: unknown): Promise<DeliveryResult> {

@@ -6,7 +6,7 @@
 import { pino } from 'pino'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createRuntime } from '../../src/runtime.js'
-import { deliver, DEFAULT_MAX_ATTEMPTS } from '../../src/notifications/delivery.js'
+import { deliver, deliverMany, DEFAULT_MAX_ATTEMPTS } from '../../src/notifications/delivery.js'
 import { at, createTestDatabase, dialects, startApp } from '../helpers.js'
 import type { TestApp, TestDatabase } from '../helpers.js'
 import { book, change, freshToken, register } from './flows.js'
@@ -355,6 +355,68 @@ for (const engine of await dialects()) {
       expect(
         (await t.req('POST', '/api/notifications/999999/retry/', { user: admin })).statusCode,
       ).toBe(404)
+    })
+
+    it('two workers delivering the same batch at once send each due row once and leave the rest', async () => {
+      await t.runtime.runner.stop() // only the two below claim
+      try {
+        const users = [await t.user(), await t.user(), await t.user()]
+        const now = t.clock.now()
+        const leaseMs = t.runtime.delivery.leaseMs
+        const row = (userId: number, over: Partial<{ status: 'pending' | 'sending' }> = {}) => ({
+          kind: 'email.welcome',
+          payload: JSON.stringify({ userId }),
+          status: 'pending' as const,
+          attempts: 0,
+          relays: 0,
+          available_at: now,
+          locked_until: null as Date | null,
+          last_error: '',
+          created_at: now,
+          sent_at: null,
+          ...over,
+        })
+        const first = (await lastRowId()) + 1
+        await t.database.db
+          .insertInto('outbox')
+          .values([
+            row(users[0]!.id),
+            row(users[1]!.id),
+            // Not due yet, and claimed by a worker whose lease still runs.
+            { ...row(users[2]!.id), available_at: new Date(now.getTime() + 60_000) },
+            {
+              ...row(users[2]!.id, { status: 'sending' }),
+              attempts: 1,
+              locked_until: new Date(now.getTime() + leaseMs),
+            },
+            row(users[2]!.id),
+          ])
+          .execute()
+        const ids = (await rowsAfter(first - 1)).map((r) => r.id)
+        expect(ids).toHaveLength(5)
+        const [a, b] = await Promise.all([
+          deliverMany(t.runtime.delivery, ids),
+          deliverMany(t.runtime.delivery, ids),
+        ])
+        for (const i of [0, 1, 4]) expect([a[i], b[i]].sort()).toEqual(['not_claimed', 'sent'])
+        for (const i of [2, 3]) expect([a[i], b[i]]).toEqual(['not_claimed', 'not_claimed'])
+        const rows = await rowsAfter(first - 1)
+        expect(rows.map((r) => [r.status, r.attempts])).toEqual([
+          ['done', 1],
+          ['done', 1],
+          ['pending', 0],
+          ['sending', 1],
+          ['done', 1],
+        ])
+        for (const [i, u] of [
+          [0, users[0]!],
+          [1, users[1]!],
+          [4, users[2]!],
+        ] as const)
+          expect(sink.mailsTo(u.email).map((m) => m.messageId)).toEqual([messageIdOf(ids[i]!)])
+      } finally {
+        await t.runtime.runner.start()
+      }
     })
 
     it('leaves a row claimed by another worker alone until its lease runs out, then sends it once', async () => {
