@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import type { Executor } from '../db/database.js'
 import { toDate } from '../db/database.js'
 import { intersectHours, isOpen, parseHours } from '../shop/hours.js'
@@ -54,7 +55,8 @@ export function staffHours(shop: WeeklyHours, shopSpec: string, own: string | nu
 
 /**
  * Loads everything that can block [from, to): active staff, active reservations and
- * time off — three queries, whatever the number of barbers or slots.
+ * time off — one statement (three selects under UNION ALL, told apart by `k`), whatever the
+ * number of barbers or slots.
  */
 export async function loadSchedule(
   db: Executor,
@@ -67,9 +69,19 @@ export async function loadSchedule(
     staffIds?: number[]
   },
 ): Promise<Schedule> {
+  // The columns every branch answers, with NULL where a branch has nothing to say (the first
+  // branch that names a column's type sets it for the others: PostgreSQL resolves UNION types).
+  const none = <T>() => sql<T | null>`null`
   let staffQuery = db
     .selectFrom('users')
-    .select(['id', 'working_hours'])
+    .select([
+      sql<string>`'u'`.as('k'),
+      'id',
+      none<number>().as('staff_id'),
+      none<Date | string>().as('a'),
+      none<Date | string>().as('b'),
+      'working_hours',
+    ])
     .where('is_staff_member', '=', true)
     .where('is_active', '=', true)
   if (opts.staffIds)
@@ -82,24 +94,60 @@ export async function loadSchedule(
       'in',
       opts.staffIds.length ? opts.staffIds : [-1],
     )
-  const [staffRows, reservations, timeOff] = await Promise.all([
-    staffQuery.orderBy('id').execute(),
-    reservationQuery
-      .select(['id', 'staff_id', 'start_time', 'hold_until'])
-      .where('status', 'in', ACTIVE_STATUSES)
-      .where('start_time', '<', opts.to)
-      // A reservation lasts at most 8 h plus a 4 h buffer: this bound lets the index on
-      // start_time read only the window, not every active reservation before it.
-      .where('start_time', '>', new Date(opts.from.getTime() - MAX_HOLD_MS))
-      .where('hold_until', '>', opts.from)
-      .execute(),
-    db
-      .selectFrom('time_off')
-      .select(['staff_id', 'start_time', 'end_time'])
-      .where('start_time', '<', opts.to)
-      .where('end_time', '>', opts.from)
-      .execute(),
-  ])
+  const rows = (await staffQuery
+    .unionAll(
+      reservationQuery
+        .select([
+          sql<string>`'r'`.as('k'),
+          'id',
+          'staff_id',
+          'start_time as a',
+          'hold_until as b',
+          none<string>().as('working_hours'),
+        ])
+        .where('status', 'in', ACTIVE_STATUSES)
+        .where('start_time', '<', opts.to)
+        // A reservation lasts at most 8 h plus a 4 h buffer: this bound lets the index on
+        // start_time read only the window, not every active reservation before it.
+        .where('start_time', '>', new Date(opts.from.getTime() - MAX_HOLD_MS))
+        .where('hold_until', '>', opts.from),
+    )
+    .unionAll(
+      db
+        .selectFrom('time_off')
+        .select([
+          sql<string>`'t'`.as('k'),
+          'id',
+          'staff_id',
+          'start_time as a',
+          'end_time as b',
+          none<string>().as('working_hours'),
+        ])
+        .where('start_time', '<', opts.to)
+        .where('end_time', '>', opts.from),
+    )
+    .execute()) as {
+    k: string
+    id: number
+    staff_id: number | null
+    a: Date | string | null
+    b: Date | string | null
+    working_hours: string | null
+  }[]
+  const staffRows: { id: number; working_hours: string | null }[] = []
+  const reservations: {
+    id: number
+    staff_id: number | null
+    a: Date | string
+    b: Date | string
+  }[] = []
+  const timeOff: { staff_id: number | null; a: Date | string; b: Date | string }[] = []
+  for (const r of rows) {
+    if (r.k === 'u') staffRows.push(r)
+    else if (r.k === 'r') reservations.push({ id: r.id, staff_id: r.staff_id, a: r.a!, b: r.b! })
+    else timeOff.push({ staff_id: r.staff_id, a: r.a!, b: r.b! })
+  }
+  staffRows.sort((x, y) => x.id - y.id)
   const busy = new Map<number, Busy[]>()
   const push = (key: number, b: Busy) => {
     const list = busy.get(key)
@@ -108,16 +156,16 @@ export async function loadSchedule(
   }
   for (const r of reservations) {
     push(r.staff_id ?? CHAIR, {
-      start: toDate(r.start_time).getTime(),
-      end: toDate(r.hold_until).getTime(),
+      start: toDate(r.a).getTime(),
+      end: toDate(r.b).getTime(),
       reservationId: r.id,
     })
   }
   const closures: Busy[] = []
   for (const t of timeOff) {
     const b = {
-      start: toDate(t.start_time).getTime(),
-      end: toDate(t.end_time).getTime(),
+      start: toDate(t.a).getTime(),
+      end: toDate(t.b).getTime(),
       reservationId: null,
     }
     if (t.staff_id === null) closures.push(b)
