@@ -127,7 +127,9 @@ class Supervisor {
         this.#send(this.#slots.find((s) => s.role === 'jobs')?.worker, { fd: 'outbox.wake' })
         return
       case 'cache.changed': {
-        const others = this.#live().filter((w) => w !== worker)
+        // The HTTP processes, which keep cached reads; the job process serves no request and
+        // reads nothing through a cache (delivery and the sweep ask the database each time).
+        const others = this.#live().filter((w) => w !== worker && this.#slotOf(w)?.role === 'web')
         if (others.length === 0) return this.#send(worker, { fd: 'cache.done', id: msg.id })
         const id = this.#nextId++
         const done = () => {

@@ -403,7 +403,12 @@ export async function lockForBooking(
   trx: Transaction<Database>,
   staffId: number | null,
 ): Promise<void> {
-  await takeLock(engine, trx, staffId === null ? 'shop' : `staff:${staffId}`)
+  await takeLock(engine, trx, barberLock(staffId))
+}
+
+/** The name of the lock that guards one barber's bookings (null: the single chair). */
+export function barberLock(staffId: number | null): string {
+  return staffId === null ? 'shop' : `staff:${staffId}`
 }
 
 /**
@@ -414,11 +419,13 @@ export async function lockForBooking(
 export async function takeLock(
   engine: DbEngine,
   trx: Transaction<Database>,
-  name: string,
+  /** Several: taken in the order given, by one statement. */
+  name: string | string[],
 ): Promise<void> {
   if (engine === 'sqlite') return
   const waited = bookingLockWait.startTimer()
-  const insert = trx.insertInto('locks').values({ name })
+  const names = typeof name === 'string' ? [name] : name
+  const insert = trx.insertInto('locks').values(names.map((n) => ({ name: n })))
   await (
     engine === 'mysql'
       ? insert.onDuplicateKeyUpdate({ name: sql<string>`name` })

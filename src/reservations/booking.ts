@@ -22,9 +22,10 @@
  *      the next free barber). No lock, and bookings of one barber at different times never
  *      wait for each other. The single chair (no barber) is outside the constraint and is
  *      guarded as on MariaDB.
- *    - MariaDB/MySQL: the barber's lock (a row of `locks`), then the re-check and the insert
- *      in one statement (`INSERT … SELECT … WHERE NOT EXISTS` an overlapping active row): two
- *      round trips under the lock before the commit. READ COMMITTED, so the statement after
+ *    - MariaDB/MySQL: the barber's lock (a row of `locks`; for a customer's own booking, taken
+ *      by the statement that takes the customer's), then the re-check and the insert in one
+ *      statement (`INSERT … SELECT … WHERE NOT EXISTS` an overlapping active row): two
+ *      round trips under the lock before the commit (three with the customer's count). READ COMMITTED, so the statement after
  *      the lock sees what the previous holder committed. A move re-checks, then updates.
  *
  * Locks are taken in one order — a customer's (the MAX_ACTIVE_BOOKINGS count) before any
@@ -39,6 +40,7 @@ import type { AppContext } from '../context.js'
 import type { Database as Tables, ReservationTable } from '../db/types.js'
 import type { DbEngine } from '../config.js'
 import {
+  barberLock,
   insertReturningId,
   isExclusionViolation,
   lockForBooking,
@@ -237,6 +239,8 @@ export async function insertBooking(
     start_time: Date
     hold_until: Date
   },
+  /** `checkActiveLimit` already holds the lock of the barber placed (`placed.staffId`). */
+  firstLocked = false,
 ): Promise<{ id: number; staffId: number | null }> {
   const { engine } = ctx.database
   const p = { start: values.start_time, hold: values.hold_until }
@@ -255,14 +259,14 @@ export async function insertBooking(
   }
   if (engine === 'postgres') {
     // The single chair: lock, look, write.
-    await lockForBooking(engine, trx, null)
+    if (!firstLocked) await lockForBooking(engine, trx, null)
     if (await overlapping(trx, null, p, null).limit(1).executeTakeFirst()) throw SlotUnavailable()
     const row = { ...values, staff_id: null }
     return { id: await insertReturningId(engine, trx, 'reservations', row), staffId: null }
   }
   // MariaDB/MySQL: under each candidate's lock in turn, the re-check and the write in one.
   for (const staffId of [placed.staffId, ...placed.alternatives]) {
-    await lockForBooking(engine, trx, staffId)
+    if (!(firstLocked && staffId === placed.staffId)) await lockForBooking(engine, trx, staffId)
     const row = { ...values, staff_id: staffId }
     const cols = Object.keys(row) as (keyof typeof row)[]
     const result = await sql`insert into reservations (${sql.join(cols.map((c) => sql.ref(c)))})
@@ -310,14 +314,25 @@ export function constraintToRetry(autoAssigned: boolean): (err: unknown) => neve
  * A customer booking for themself holds at most MAX_ACTIVE_BOOKINGS pending or confirmed
  * future reservations, counted under the customer's lock, taken before any barber's, so
  * concurrent bookings of one customer count one another.
+ *
+ * Where the barber placed will be guarded by a lock (MariaDB/MySQL, PostgreSQL's single
+ * chair), that lock is taken by the same statement, right after the customer's: one round
+ * trip less. Returns whether it was (pass it on to `insertBooking`).
  */
 export async function checkActiveLimit(
   ctx: AppContext,
   trx: Trx,
   customerId: number,
   now: Date,
-): Promise<void> {
-  await takeLock(ctx.database.engine, trx, `customer:${customerId}`)
+  placed: Placed,
+): Promise<boolean> {
+  const { engine } = ctx.database
+  const withBarber = engine !== 'sqlite' && !constraintGuards(engine, placed.staffId)
+  await takeLock(
+    engine,
+    trx,
+    withBarber ? [`customer:${customerId}`, barberLock(placed.staffId)] : `customer:${customerId}`,
+  )
   const { n } = await trx
     .selectFrom('reservations')
     .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -333,6 +348,7 @@ export async function checkActiveLimit(
       ],
     })
   }
+  return withBarber
 }
 
 /**

@@ -454,8 +454,9 @@ export async function createReservation(
           }
           const placement = { staffId: body.staff ?? undefined, start: start!, end: end!, hold }
           const placed = await place(ctx, trx, placement, null, assignments)
-          // After the plain read (a slot already taken is a 409 without it), before any barber's lock.
-          if (asCustomer) await checkActiveLimit(ctx, trx, customerId, now)
+          // After the plain read (a slot already taken is a 409 without it): the customer's lock
+          // (with the barber's, where a lock guards the barber), then the count.
+          const locked = asCustomer && (await checkActiveLimit(ctx, trx, customerId, now, placed))
           const values = {
             customer_id: customerId,
             service_id: service?.id ?? null,
@@ -474,7 +475,7 @@ export async function createReservation(
             version: 1,
             reminder_sent_for: null,
           } satisfies Omit<ReservationRow, 'id' | 'staff_id'>
-          const { id, staffId } = await insertBooking(ctx, trx, placed, values)
+          const { id, staffId } = await insertBooking(ctx, trx, placed, values, locked)
           // What was just written, without reading it back inside the locked section.
           const created: ReservationRow = { id, staff_id: staffId, ...values }
           await trx
