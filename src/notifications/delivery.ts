@@ -71,6 +71,7 @@ export async function deliver(d: Delivery, id: number): Promise<DeliveryResult> 
 export async function deliverMany(d: Delivery, ids: number[]): Promise<DeliveryResult[]> {
   if (ids.length === 0) return []
   const rows = await claim(d, ids)
+  const prefetched = prefetch(d, rows)
   const results = new Map<number, DeliveryResult>()
   const sent: number[] = []
   const skipped: number[] = []
@@ -78,7 +79,7 @@ export async function deliverMany(d: Delivery, ids: number[]): Promise<DeliveryR
     rows.map(async (row) => {
       let mail: OutgoingEmail | null
       try {
-        mail = await buildEmail(d, row)
+        mail = await buildEmail(d, row, prefetched)
         // A customer who has no address (any more): nothing to send, not a failure to retry.
         if (mail && mail.to.trim() === '') mail = null
         if (mail) await d.mailer.send(mail)
@@ -183,11 +184,35 @@ function person(u: Pick<UserRow, 'username' | 'first_name' | 'last_name' | 'emai
   return { username: u.username, first_name: u.first_name, last_name: u.last_name, email: u.email }
 }
 
+/** The reservations a batch's rows are about, read by one statement (`prefetch`). */
+type Prefetched = Map<number, Promise<Map<number, ReservationEmailProps>>>
+
+function prefetch(d: Delivery, rows: OutboxRow[]): Prefetched {
+  const ids = new Set<number>()
+  for (const row of rows) {
+    if (!row.kind.startsWith('email.reservation_')) continue
+    const p = JSON.parse(row.payload) as { reservationId?: unknown }
+    if (typeof p.reservationId === 'number') ids.add(p.reservationId)
+  }
+  const out: Prefetched = new Map()
+  if (ids.size === 0) return out
+  const all = loadReservationPropsMany(d.ctx, [...ids])
+  // Every row about one of these awaits it (and fails on its own if it failed).
+  all.catch(() => undefined)
+  for (const id of ids) out.set(id, all)
+  return out
+}
+
 async function reservationProps(
   d: Delivery,
   reservationId: number,
+  prefetched?: Prefetched,
 ): Promise<ReservationEmailProps | null> {
-  return loadReservationProps(d.ctx, reservationId)
+  const batch = prefetched?.get(reservationId)
+  if (!batch) return loadReservationProps(d.ctx, reservationId)
+  const props = (await batch).get(reservationId)
+  // Each mail gets its own copy: a status mail changes its status and times to the change's.
+  return props ? { ...props, reservation: { ...props.reservation } } : null
 }
 
 /** A reservation with its customer, barber and service, as the emails show it. */
@@ -195,8 +220,16 @@ export async function loadReservationProps(
   ctx: AppContext,
   reservationId: number,
 ): Promise<ReservationEmailProps | null> {
-  // One statement: the reservation with its customer, barber and service.
-  const r = await ctx.database.db
+  return (await loadReservationPropsMany(ctx, [reservationId])).get(reservationId) ?? null
+}
+
+/** `loadReservationProps` of several reservations, by one statement. */
+async function loadReservationPropsMany(
+  ctx: AppContext,
+  reservationIds: number[],
+): Promise<Map<number, ReservationEmailProps>> {
+  // One statement: the reservations with their customer, barber and service.
+  const rows = await ctx.database.db
     .selectFrom('reservations as r')
     .innerJoin('users as c', 'c.id', 'r.customer_id')
     .leftJoin('users as s', 's.id', 'r.staff_id')
@@ -222,9 +255,32 @@ export async function loadReservationProps(
       'v.name as v_name',
       'v.price_cents as v_price_cents',
     ])
-    .where('r.id', '=', reservationId)
-    .executeTakeFirst()
-  if (!r) return null
+    .where('r.id', 'in', reservationIds)
+    .execute()
+  return new Map(rows.map((r) => [r.id, propsOf(r)]))
+}
+
+function propsOf(r: {
+  id: number
+  start_time: Date | string
+  end_time: Date | string
+  status: ReservationStatus
+  notes: string
+  cancelled_by: ReservationEmailProps['reservation']['cancelled_by']
+  cancellation_reason: string
+  c_username: string
+  c_first_name: string
+  c_last_name: string
+  c_email: string
+  s_id: number | null
+  s_username: string | null
+  s_first_name: string | null
+  s_last_name: string | null
+  s_email: string | null
+  v_id: number | null
+  v_name: string | null
+  v_price_cents: number | string | null
+}): ReservationEmailProps {
   return {
     customer: person({
       username: r.c_username,
@@ -327,7 +383,11 @@ function calendarFor(
 }
 
 /** Renders an outbox row from today's state; null when there is nothing left to send. */
-async function buildEmail(d: Delivery, row: OutboxRow): Promise<OutgoingEmail | null> {
+async function buildEmail(
+  d: Delivery,
+  row: OutboxRow,
+  prefetched?: Prefetched,
+): Promise<OutgoingEmail | null> {
   const kind = row.kind as OutboxKind
   const messageId = `<outbox-${row.id}@fade-district>`
   const { db } = d.ctx.database
@@ -344,7 +404,7 @@ async function buildEmail(d: Delivery, row: OutboxRow): Promise<OutgoingEmail | 
     }
     case 'email.reservation_created': {
       const p = JSON.parse(row.payload) as OutboxMessages['email.reservation_created']
-      const props = await reservationProps(d, p.reservationId)
+      const props = await reservationProps(d, p.reservationId, prefetched)
       if (!props || !d.ctx.config.adminEmail) return null
       return {
         to: d.ctx.config.adminEmail,
@@ -354,7 +414,7 @@ async function buildEmail(d: Delivery, row: OutboxRow): Promise<OutgoingEmail | 
     }
     case 'email.reservation_status': {
       const p = JSON.parse(row.payload) as OutboxMessages['email.reservation_status']
-      const props = await reservationProps(d, p.reservationId)
+      const props = await reservationProps(d, p.reservationId, prefetched)
       if (!props) return null
       // The mail tells of the change that happened, even if the reservation moved on since:
       // its status, and its times then. A confirmation still waiting when the customer moved
@@ -377,7 +437,7 @@ async function buildEmail(d: Delivery, row: OutboxRow): Promise<OutgoingEmail | 
     }
     case 'email.reservation_reminder': {
       const p = JSON.parse(row.payload) as OutboxMessages['email.reservation_reminder']
-      const props = await reservationProps(d, p.reservationId)
+      const props = await reservationProps(d, p.reservationId, prefetched)
       // Cancelled or moved since: this reminder is stale (a moved one gets its own).
       if (!props || props.reservation.status !== 'confirmed') return null
       if (props.reservation.start_time.getTime() !== new Date(p.startTime).getTime()) return null

@@ -419,6 +419,51 @@ for (const engine of await dialects()) {
       }
     })
 
+    it('a batch with several mails about one booking tells each its own change', async () => {
+      await t.runtime.runner.stop() // every mail below goes out in one batch
+      try {
+        const customer = await register(t.req, 'Bo', 'Ray')
+        const staff = await t.user({ staff: true })
+        const service = await t.service({ duration: 30 })
+        const first = (await lastRowId()) + 1
+        const r = await book(t.req, customer, {
+          start_time: at(4, '10:00'),
+          staff: staff.id,
+          service,
+        })
+        // A second between changes: a status mail tells the times its change was made at.
+        for (const [who, body] of [
+          [staff, { status: 'confirmed' }],
+          [customer, { start_time: at(4, '11:00') }],
+          [staff, { status: 'confirmed' }],
+          [customer, { status: 'cancelled', cancellation_reason: 'Sick' }],
+        ] as const) {
+          t.clock.advance(1000)
+          await change(t.req, who, r.id, body)
+        }
+        const ids = (await rowsAfter(first - 1)).map((row) => row.id)
+        expect(ids.length).toBeGreaterThanOrEqual(4) // new, confirmed ×2, cancelled
+        const results = await deliverMany(t.runtime.delivery, ids)
+        expect(results.every((x) => x === 'sent')).toBe(true)
+        const mails = sink.mailsTo(customer.email)
+        const confirmed = mails.filter((m) => /is confirmed/.test(m.subject))
+        expect(confirmed.map((m) => calendarOf(m).props.DTSTART)).toEqual(
+          [at(4, '10:00'), at(4, '11:00')].map((x) => x.replace(/[-:]/g, '')),
+        )
+        const cancelled = mails.filter((m) => /has been cancelled/.test(m.subject))
+        expect(cancelled).toHaveLength(1)
+        expect(calendarOf(cancelled[0]!).method).toBe('CANCEL')
+        expect(cancelled[0]!.parsed.text).toContain('Sick')
+        const created = sink
+          .mailsTo(ADMIN_EMAIL)
+          .filter((m) => m.subject.startsWith(`New reservation #${r.id}:`))
+        expect(created).toHaveLength(1)
+        expect(created[0]!.parsed.text).toContain('Bo Ray (')
+      } finally {
+        await t.runtime.runner.start()
+      }
+    })
+
     it('leaves a row claimed by another worker alone until its lease runs out, then sends it once', async () => {
       // As a worker that crashed right after claiming would leave it.
       const user = await t.user()
