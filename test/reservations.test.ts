@@ -112,6 +112,20 @@ for (const engine of await dialects()) {
       expect((await book(c, { start_time: at(2, '10:00'), service: inactive })).statusCode).toBe(
         400,
       )
+      // A service with a barber is looked up by one statement: each wrong one is still told.
+      const svc = await t.service({ duration: 30 })
+      const both: [Record<string, unknown>, string[]][] = [
+        [{ service: svc, staff: 999999 }, ['staff']],
+        [{ service: svc, staff: c.id }, ['staff']],
+        [{ service: 999999, staff: barber.id }, ['service']],
+        [{ service: 999999, staff: 999999 }, ['service', 'staff']],
+        [{ service: inactive, staff: 999999 }, ['service', 'staff']],
+      ]
+      for (const [body, fields] of both) {
+        const res = await book(c, { start_time: at(2, '10:00'), ...body })
+        expect(res.statusCode, JSON.stringify(body)).toBe(400)
+        expect(Object.keys(json(res)).sort(), JSON.stringify(body)).toEqual(fields)
+      }
     })
 
     it('lets admins record past visits and book for others; customers only for themselves', async () => {

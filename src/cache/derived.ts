@@ -64,19 +64,6 @@ export function requestChange(database: DatabaseHandle, req: FastifyRequest): Pr
   return change
 }
 
-/**
- * A ticket for a token the caller reads itself along with other data (`shareChange`): take
- * it before that read, as `readChange` does.
- */
-export function changeTicket(): number {
-  return ++tickets
-}
-
-/** The request's change token, read by the caller along with other data (its first read of one). */
-export function shareChange(req: FastifyRequest, change: ChangeToken): void {
-  if (!requestChanges.has(req)) requestChanges.set(req, Promise.resolve(change))
-}
-
 export interface Derived<T> {
   value: T
   /** The value holds until this instant (ms) at the latest, even with no write. */

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { AppContext } from '../context.js'
-import { changeTicket, DerivedCache, requestChange, shareChange } from '../cache/derived.js'
+import { DerivedCache, requestChange } from '../cache/derived.js'
 import { toBool } from '../db/database.js'
 import { Forbidden, NotAuthenticated, TokenNotValid } from './errors.js'
 
@@ -28,38 +28,17 @@ interface AccountRow {
 }
 
 /**
- * The caller's account as it is now. SQLite and MySQL tell cheaply whether anything was
- * committed since a read (`changeToken`): there it comes from memory until then
- * (src/cache/derived.ts). On PostgreSQL that question is itself a round trip, so one
- * statement reads the account and the snapshot together, and the snapshot becomes the
- * request's change token (its list read then costs nothing more when cached).
+ * The caller's account as it is now, from memory while nothing was committed since it was
+ * read (`changeToken`, src/cache/derived.ts). On PostgreSQL that question is itself a round
+ * trip, but one shared by every request that arrives while it runs (`readChange`), and the
+ * request's list or figures are then judged by the same token.
  */
-const ACCOUNT_AND_SNAPSHOT = `
-  select s.token, u.id, u.username, u.is_admin, u.is_staff_member, u.is_active
-  from (select pg_current_snapshot()::text as token) s
-  left join users u on u.id = $1`
-
 async function account(
   ctx: AppContext,
   req: FastifyRequest,
   id: number,
 ): Promise<AccountRow | undefined> {
   const { db } = ctx.database
-  if (ctx.database.pool?.engine === 'postgres') {
-    const seq = changeTicket()
-    // A named statement: parsed and planned once per connection, not per request.
-    // No such user: the left join still gives the snapshot, with a null id.
-    const { rows } = await ctx.database.pool.pool.query<
-      (AccountRow | { [K in keyof AccountRow]: null }) & { token: string }
-    >({
-      name: 'fade_account_and_snapshot',
-      text: ACCOUNT_AND_SNAPSHOT,
-      values: [id],
-    })
-    const row = rows[0]!
-    shareChange(req, { token: row.token, exact: true, seq })
-    return row.id === null ? undefined : row
-  }
   return accounts.get(
     ctx.database,
     await requestChange(ctx.database, req),

@@ -30,19 +30,24 @@ export async function addToOutbox<K extends OutboxKind>(
   if (!(await hasRecipient(trx, kind, payload))) return
   await trx
     .insertInto('outbox')
-    .values({
-      kind,
-      payload: JSON.stringify(payload),
-      status: 'pending',
-      attempts: 0,
-      relays: 0,
-      available_at: now,
-      locked_until: null,
-      last_error: '',
-      created_at: now,
-      sent_at: null,
-    })
+    .values(outboxRow(now, kind, payload))
     .execute()
+}
+
+/** The outbox row of a message to the shop (`ADMIN_EMAIL`), for a caller that writes it itself. */
+export function outboxRow<K extends OutboxKind>(now: Date, kind: K, payload: OutboxMessages[K]) {
+  return {
+    kind,
+    payload: JSON.stringify(payload),
+    status: 'pending' as const,
+    attempts: 0,
+    relays: 0,
+    available_at: now,
+    locked_until: null,
+    last_error: '',
+    created_at: now,
+    sent_at: null,
+  }
 }
 
 /** Whether the customer a message is for has an address; mail to the shop always has one. */

@@ -27,7 +27,7 @@ import {
 import { pageWindow } from '../http/pagination.js'
 import { loadReservationProps, reservationEvent } from '../notifications/delivery.js'
 import { buildIcs } from '../notifications/ics.js'
-import { addToOutbox } from '../notifications/outbox.js'
+import { addToOutbox, outboxRow } from '../notifications/outbox.js'
 import { addDays, localDate, parseDateTime } from '../shop/hours.js'
 import { findUserById } from '../users/users.repository.js'
 import { etagOf, findReservation, toReservation } from './reservations.repository.js'
@@ -119,20 +119,35 @@ async function referenced(
   db: Executor,
   ids: { customer?: number; service?: number; staff?: number },
 ) {
+  const staffQuery = (staffId: number) =>
+    db
+      .selectFrom('users')
+      .select(['id'])
+      .where('id', '=', staffId)
+      .where('is_staff_member', '=', true)
+      .where('is_active', '=', true)
+  const serviceQuery = (serviceId: number) =>
+    db.selectFrom('services').selectAll().where('id', '=', serviceId)
+  // A service with a barber (the usual booking): both by one statement, the barber as a
+  // column of the service's row (when there is no such service, the barber is asked apart).
+  if (ids.service !== undefined && ids.staff !== undefined && ids.customer === undefined) {
+    const staffId = ids.staff
+    const row = await serviceQuery(ids.service)
+      .select(() => staffQuery(staffId).as('staff_ok'))
+      .executeTakeFirst()
+    if (!row)
+      return {
+        customer: undefined,
+        service: undefined,
+        staff: await staffQuery(staffId).executeTakeFirst(),
+      }
+    const { staff_ok, ...service } = row
+    return { customer: undefined, service, staff: staff_ok == null ? undefined : { id: staffId } }
+  }
   const [customer, service, staff] = await Promise.all([
     ids.customer !== undefined ? findUserById(db, ids.customer) : undefined,
-    ids.service !== undefined
-      ? db.selectFrom('services').selectAll().where('id', '=', ids.service).executeTakeFirst()
-      : undefined,
-    ids.staff !== undefined
-      ? db
-          .selectFrom('users')
-          .select(['id'])
-          .where('id', '=', ids.staff)
-          .where('is_staff_member', '=', true)
-          .where('is_active', '=', true)
-          .executeTakeFirst()
-      : undefined,
+    ids.service !== undefined ? serviceQuery(ids.service).executeTakeFirst() : undefined,
+    ids.staff !== undefined ? staffQuery(ids.staff).executeTakeFirst() : undefined,
   ])
   return { customer, service, staff }
 }
@@ -478,20 +493,29 @@ export async function createReservation(
           const { id, staffId } = await insertBooking(ctx, trx, placed, values, locked)
           // What was just written, without reading it back inside the locked section.
           const created: ReservationRow = { id, staff_id: staffId, ...values }
-          await trx
-            .insertInto('reservation_history')
-            .values({
-              reservation_id: id,
-              at: now,
-              actor_id: actor.id,
-              from_status: null,
-              to_status: status,
-              start_time: start!,
-              end_time: end!,
-            })
-            .execute()
-          if (ctx.config.adminEmail)
-            await addToOutbox(trx, now, 'email.reservation_created', { reservationId: id })
+          const history = {
+            reservation_id: id,
+            at: now,
+            actor_id: actor.id,
+            from_status: null,
+            to_status: status,
+            start_time: start!,
+            end_time: end!,
+          }
+          const toShop = ctx.config.adminEmail
+            ? outboxRow(now, 'email.reservation_created', { reservationId: id })
+            : null
+          if (toShop && ctx.database.engine === 'postgres') {
+            // The history entry and the shop's mail by one statement (a data-modifying WITH).
+            await trx
+              .with('h', (db) => db.insertInto('reservation_history').values(history))
+              .insertInto('outbox')
+              .values(toShop)
+              .execute()
+          } else {
+            await trx.insertInto('reservation_history').values(history).execute()
+            if (toShop) await trx.insertInto('outbox').values(toShop).execute()
+          }
           if (status === 'confirmed') {
             await addToOutbox(trx, now, 'email.reservation_status', {
               reservationId: id,
