@@ -73,23 +73,6 @@ export async function deliverMany(d: Delivery, ids: number[]): Promise<DeliveryR
   const rows = await claim(d, ids)
   const prefetched = prefetch(d, rows)
   const results = new Map<number, DeliveryResult>()
-  const sent: number[] = []
-  const skipped: number[] = []
-  await Promise.all(
-    rows.map(async (row) => {
-      let mail: OutgoingEmail | null
-      try {
-        mail = await buildEmail(d, row, prefetched)
-        // A customer who has no address (any more): nothing to send, not a failure to retry.
-        if (mail && mail.to.trim() === '') mail = null
-        if (mail) await d.mailer.send(mail)
-      } catch (err) {
-        results.set(row.id, await finishWithError(d, row, err))
-        return
-      }
-      ;(mail ? sent : skipped).push(row.id)
-    }),
-  )
   const { db } = d.ctx.database
   const finish = async (done: number[], lastError: string, result: DeliveryResult) => {
     if (done.length === 0) return
@@ -102,8 +85,50 @@ export async function deliverMany(d: Delivery, ids: number[]): Promise<DeliveryR
       .execute()
     for (const id of done) results.set(id, result)
   }
-  await finish(sent, '', 'sent')
-  await finish(skipped, 'skipped: nothing to send any more', 'skipped')
+  // Outcomes are written as the sends finish, those that finish together by one statement:
+  // a slow send (SMTP) keeps no other row of the batch waiting in `sending` for its lease.
+  const sent: number[] = []
+  const skipped: number[] = []
+  const errors: unknown[] = []
+  const state: { flushing: Promise<void> | null } = { flushing: null }
+  const flush = async () => {
+    // Sends that finish in the same turn of the event loop join this write.
+    await new Promise((resolve) => setImmediate(resolve))
+    while (sent.length + skipped.length > 0) {
+      await finish(sent.splice(0), '', 'sent')
+      await finish(skipped.splice(0), 'skipped: nothing to send any more', 'skipped')
+    }
+  }
+  const startFlush = () => {
+    state.flushing ??= flush()
+      // A row whose outcome could not be written stays claimed: due again after its lease.
+      .catch((err: unknown) => void errors.push(err))
+      .finally(() => (state.flushing = null))
+  }
+  const settled = await Promise.allSettled(
+    rows.map(async (row) => {
+      let mail: OutgoingEmail | null
+      try {
+        mail = await buildEmail(d, row, prefetched)
+        // A customer who has no address (any more): nothing to send, not a failure to retry.
+        if (mail && mail.to.trim() === '') mail = null
+        if (mail) await d.mailer.send(mail)
+      } catch (err) {
+        results.set(row.id, await finishWithError(d, row, err))
+        return
+      }
+      ;(mail ? sent : skipped).push(row.id)
+      startFlush()
+    }),
+  )
+  for (const s of settled) if (s.status === 'rejected') errors.push(s.reason)
+  while (state.flushing) await state.flushing
+  try {
+    await flush()
+  } catch (err) {
+    errors.push(err)
+  }
+  if (errors.length > 0) throw errors[0]
   return ids.map((id) => results.get(id) ?? 'not_claimed')
 }
 
@@ -191,8 +216,13 @@ function prefetch(d: Delivery, rows: OutboxRow[]): Prefetched {
   const ids = new Set<number>()
   for (const row of rows) {
     if (!row.kind.startsWith('email.reservation_')) continue
-    const p = JSON.parse(row.payload) as { reservationId?: unknown }
-    if (typeof p.reservationId === 'number') ids.add(p.reservationId)
+    let p: { reservationId?: unknown }
+    try {
+      p = JSON.parse(row.payload) as { reservationId?: unknown }
+    } catch {
+      continue // that row fails on its own, in buildEmail
+    }
+    if (typeof p?.reservationId === 'number') ids.add(p.reservationId)
   }
   const out: Prefetched = new Map()
   if (ids.size === 0) return out

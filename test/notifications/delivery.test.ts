@@ -419,6 +419,109 @@ for (const engine of await dialects()) {
       }
     })
 
+    it('a row that cannot be read fails alone: the rest of its batch is sent', async () => {
+      await t.runtime.runner.stop() // only the call below claims
+      let bad: number | undefined
+      try {
+        const user = await t.user()
+        const now = t.clock.now()
+        const row = (kind: string, payload: string) => ({
+          kind,
+          payload,
+          status: 'pending' as const,
+          attempts: 0,
+          relays: 0,
+          available_at: now,
+          locked_until: null,
+          last_error: '',
+          created_at: now,
+          sent_at: null,
+        })
+        const first = (await lastRowId()) + 1
+        await t.database.db
+          .insertInto('outbox')
+          .values([
+            row('email.reservation_status', '{"reservationId": '), // cut short
+            row('email.welcome', JSON.stringify({ userId: user.id })),
+          ])
+          .execute()
+        // Read raw: the tests' own outbox reader parses every payload.
+        const raw = () =>
+          t.database.db
+            .selectFrom('outbox')
+            .select(['id', 'status', 'attempts', 'last_error'])
+            .where('id', '>=', first)
+            .orderBy('id')
+            .execute()
+        const ids = (await raw()).map((r) => r.id)
+        bad = ids[0]
+        expect(await deliverMany(t.runtime.delivery, ids)).toEqual(['retry', 'sent'])
+        const [badRow, goodRow] = await raw()
+        expect(badRow).toMatchObject({ status: 'pending', attempts: 1 })
+        expect(badRow!.last_error).toMatch(/JSON/)
+        expect(goodRow).toMatchObject({ status: 'done', attempts: 1 })
+        expect(sink.mailsTo(user.email).map((m) => m.messageId)).toEqual([messageIdOf(ids[1]!)])
+      } finally {
+        // Out of the way of the tests after this one.
+        if (bad !== undefined)
+          await t.database.db.deleteFrom('outbox').where('id', '=', bad).execute()
+        await t.runtime.runner.start()
+      }
+    })
+
+    it('marks each mail of a batch done once it is sent, not when the slowest send ends', async () => {
+      await t.runtime.runner.stop() // only the call below claims
+      try {
+        const slow = await t.user()
+        const fast = await t.user()
+        const now = t.clock.now()
+        const first = (await lastRowId()) + 1
+        await t.database.db
+          .insertInto('outbox')
+          .values(
+            [slow, fast].map((u) => ({
+              kind: 'email.welcome',
+              payload: JSON.stringify({ userId: u.id }),
+              status: 'pending' as const,
+              attempts: 0,
+              relays: 0,
+              available_at: now,
+              locked_until: null,
+              last_error: '',
+              created_at: now,
+              sent_at: null,
+            })),
+          )
+          .execute()
+        const ids = (await rowsAfter(first - 1)).map((r) => r.id)
+        let release!: () => void
+        const gate = new Promise<void>((resolve) => (release = resolve))
+        const delivered: string[] = []
+        const delivery = {
+          ...t.runtime.delivery,
+          mailer: {
+            send: async (mail: { to: string }) => {
+              if (mail.to === slow.email) await gate
+              delivered.push(mail.to)
+            },
+            close: () => undefined,
+          },
+        }
+        const running = deliverMany(delivery, ids)
+        await waitFor('the fast mail to be marked done', async () => {
+          const rows = await rowsAfter(first - 1)
+          return rows[1]?.status === 'done'
+        })
+        expect((await rowsAfter(first - 1))[0]).toMatchObject({ status: 'sending' })
+        expect(delivered).toEqual([fast.email])
+        release()
+        expect(await running).toEqual(['sent', 'sent'])
+        expect((await rowsAfter(first - 1)).map((r) => r.status)).toEqual(['done', 'done'])
+      } finally {
+        await t.runtime.runner.start()
+      }
+    })
+
     it('a batch with several mails about one booking tells each its own change', async () => {
       await t.runtime.runner.stop() // every mail below goes out in one batch
       try {
