@@ -1,10 +1,9 @@
 import type { AppContext } from '../context.js'
 import type { Executor } from '../db/database.js'
-import { inTransaction, toBool, toDate } from '../db/database.js'
 import type { ExpressionBuilder } from 'kysely'
-import type { Database as Tables } from '../db/types.js'
+import { inTransaction, toBool, toDate } from '../db/database.js'
 import { RESET_TOKEN_MINUTES, resetLink, resetToken } from '../auth/password-reset.js'
-import type { OutboxRow, ReservationStatus, UserRow } from '../db/types.js'
+import type { Database as Tables, OutboxRow, ReservationStatus, UserRow } from '../db/types.js'
 import { formatPrice } from '../catalog/catalog.service.js'
 import { buildIcs } from './ics.js'
 import type { IcsEvent } from './ics.js'
@@ -64,9 +63,9 @@ export async function deliver(d: Delivery, id: number): Promise<DeliveryResult> 
 }
 
 /**
- * `deliver` for several rows at once, in the order given: one claim for all of them and one
- * write for all the outcomes that went well (each a commit, which the database server
- * pays for with a log flush), the sends themselves in parallel.
+ * `deliver` for several rows at once, results in the order given: one claim for all of them
+ * and one write for the outcomes of the sends that finish together (each a commit, which the
+ * database server pays for with a log flush), the sends themselves in parallel.
  */
 export async function deliverMany(d: Delivery, ids: number[]): Promise<DeliveryResult[]> {
   if (ids.length === 0) return []
@@ -155,9 +154,7 @@ async function claim(d: Delivery, ids: number[]): Promise<OutboxRow[]> {
       }))
       .where('id', 'in', claimed)
   if (engine !== 'mysql') {
-    const rows = await update(db, ids).where(due).returningAll().execute()
-    const order = new Map(ids.map((id, i) => [id, i]))
-    return rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!)
+    return update(db, ids).where(due).returningAll().execute()
   }
   // MariaDB/MySQL have no UPDATE … RETURNING: the due rows are locked and read, then claimed,
   // in one transaction (a locking read sees the latest committed row, not a snapshot).

@@ -34,7 +34,10 @@ export async function addToOutbox<K extends OutboxKind>(
     .execute()
 }
 
-/** The outbox row of a message to the shop (`ADMIN_EMAIL`), for a caller that writes it itself. */
+/**
+ * A new outbox row, due now. `addToOutbox` writes it after checking there is a recipient; a
+ * caller that writes it itself (the shop's mail, which always has one) skips that check.
+ */
 export function outboxRow<K extends OutboxKind>(now: Date, kind: K, payload: OutboxMessages[K]) {
   return {
     kind,

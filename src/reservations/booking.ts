@@ -24,9 +24,10 @@
  *      guarded as on MariaDB.
  *    - MariaDB/MySQL: the barber's lock (a row of `locks`; for a customer's own booking, taken
  *      by the statement that takes the customer's), then the re-check and the insert in one
- *      statement (`INSERT … SELECT … WHERE NOT EXISTS` an overlapping active row): two
- *      round trips under the lock before the commit (three with the customer's count). READ COMMITTED, so the statement after
- *      the lock sees what the previous holder committed. A move re-checks, then updates.
+ *      statement (`INSERT … SELECT … WHERE NOT EXISTS` an overlapping active row): two round
+ *      trips under the lock before the commit (three with the customer's count). READ
+ *      COMMITTED, so the statement after the lock sees what the previous holder committed.
+ *      A move re-checks, then updates.
  *
  * Locks are taken in one order — a customer's (the MAX_ACTIVE_BOOKINGS count) before any
  * barber's, barbers' in ascending id — and deadlocks or lost races are retried as a whole

@@ -94,7 +94,7 @@ export async function loadSchedule(
       'in',
       opts.staffIds.length ? opts.staffIds : [-1],
     )
-  const rows = (await staffQuery
+  const rows = await staffQuery
     .unionAll(
       reservationQuery
         .select([
@@ -126,58 +126,35 @@ export async function loadSchedule(
         .where('start_time', '<', opts.to)
         .where('end_time', '>', opts.from),
     )
-    .execute()) as {
-    k: string
-    id: number
-    staff_id: number | null
-    a: Date | string | null
-    b: Date | string | null
-    working_hours: string | null
-  }[]
-  const staffRows: { id: number; working_hours: string | null }[] = []
-  const reservations: {
-    id: number
-    staff_id: number | null
-    a: Date | string
-    b: Date | string
-  }[] = []
-  const timeOff: { staff_id: number | null; a: Date | string; b: Date | string }[] = []
-  for (const r of rows) {
-    if (r.k === 'u') staffRows.push(r)
-    else if (r.k === 'r') reservations.push({ id: r.id, staff_id: r.staff_id, a: r.a!, b: r.b! })
-    else timeOff.push({ staff_id: r.staff_id, a: r.a!, b: r.b! })
-  }
-  staffRows.sort((x, y) => x.id - y.id)
+    .execute()
+  const staff: StaffHours[] = []
   const busy = new Map<number, Busy[]>()
-  const push = (key: number, b: Busy) => {
-    const list = busy.get(key)
-    if (list) list.push(b)
-    else busy.set(key, [b])
-  }
-  for (const r of reservations) {
-    push(r.staff_id ?? CHAIR, {
-      start: toDate(r.a).getTime(),
-      end: toDate(r.b).getTime(),
-      reservationId: r.id,
-    })
-  }
   const closures: Busy[] = []
-  for (const t of timeOff) {
-    const b = {
-      start: toDate(t.a).getTime(),
-      end: toDate(t.b).getTime(),
-      reservationId: null,
+  for (const r of rows) {
+    if (r.k === 'u') {
+      staff.push({ id: r.id, hours: staffHours(opts.shopHours, opts.shopSpec, r.working_hours) })
+      continue
     }
-    if (t.staff_id === null) closures.push(b)
-    else push(t.staff_id, b)
+    const b: Busy = {
+      start: toDate(r.a!).getTime(),
+      end: toDate(r.b!).getTime(),
+      // A reservation's own id, so a move can look past itself.
+      reservationId: r.k === 'r' ? r.id : null,
+    }
+    // Time off blocks whoever it names; with no one named, the whole shop.
+    if (r.k === 't' && r.staff_id === null) closures.push(b)
+    else {
+      const key = r.staff_id ?? CHAIR
+      const list = busy.get(key)
+      if (list) list.push(b)
+      else busy.set(key, [b])
+    }
   }
+  staff.sort((x, y) => x.id - y.id)
   return {
     zone: opts.zone,
     shopHours: opts.shopHours,
-    staff: staffRows.map((s) => ({
-      id: s.id,
-      hours: staffHours(opts.shopHours, opts.shopSpec, s.working_hours),
-    })),
+    staff,
     busy,
     closures,
   }

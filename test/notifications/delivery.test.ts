@@ -7,6 +7,7 @@ import { pino } from 'pino'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createRuntime } from '../../src/runtime.js'
 import { deliver, deliverMany, DEFAULT_MAX_ATTEMPTS } from '../../src/notifications/delivery.js'
+import { outboxRow as pendingRow } from '../../src/notifications/outbox.js'
 import { at, createTestDatabase, dialects, startApp } from '../helpers.js'
 import type { TestApp, TestDatabase } from '../helpers.js'
 import { book, change, freshToken, register } from './flows.js'
@@ -363,19 +364,7 @@ for (const engine of await dialects()) {
         const users = [await t.user(), await t.user(), await t.user()]
         const now = t.clock.now()
         const leaseMs = t.runtime.delivery.leaseMs
-        const row = (userId: number, over: Partial<{ status: 'pending' | 'sending' }> = {}) => ({
-          kind: 'email.welcome',
-          payload: JSON.stringify({ userId }),
-          status: 'pending' as const,
-          attempts: 0,
-          relays: 0,
-          available_at: now,
-          locked_until: null as Date | null,
-          last_error: '',
-          created_at: now,
-          sent_at: null,
-          ...over,
-        })
+        const row = (userId: number) => pendingRow(now, 'email.welcome', { userId })
         const first = (await lastRowId()) + 1
         await t.database.db
           .insertInto('outbox')
@@ -385,7 +374,8 @@ for (const engine of await dialects()) {
             // Not due yet, and claimed by a worker whose lease still runs.
             { ...row(users[2]!.id), available_at: new Date(now.getTime() + 60_000) },
             {
-              ...row(users[2]!.id, { status: 'sending' }),
+              ...row(users[2]!.id),
+              status: 'sending' as const,
               attempts: 1,
               locked_until: new Date(now.getTime() + leaseMs),
             },
@@ -425,24 +415,19 @@ for (const engine of await dialects()) {
       try {
         const user = await t.user()
         const now = t.clock.now()
-        const row = (kind: string, payload: string) => ({
-          kind,
-          payload,
-          status: 'pending' as const,
-          attempts: 0,
-          relays: 0,
-          available_at: now,
-          locked_until: null,
-          last_error: '',
-          created_at: now,
-          sent_at: null,
-        })
         const first = (await lastRowId()) + 1
         await t.database.db
           .insertInto('outbox')
           .values([
-            row('email.reservation_status', '{"reservationId": '), // cut short
-            row('email.welcome', JSON.stringify({ userId: user.id })),
+            {
+              ...pendingRow(now, 'email.reservation_status', {
+                reservationId: 1,
+                status: 'confirmed',
+                version: 1,
+              }),
+              payload: '{"reservationId": ', // cut short
+            },
+            pendingRow(now, 'email.welcome', { userId: user.id }),
           ])
           .execute()
         // Read raw: the tests' own outbox reader parses every payload.
@@ -478,20 +463,7 @@ for (const engine of await dialects()) {
         const first = (await lastRowId()) + 1
         await t.database.db
           .insertInto('outbox')
-          .values(
-            [slow, fast].map((u) => ({
-              kind: 'email.welcome',
-              payload: JSON.stringify({ userId: u.id }),
-              status: 'pending' as const,
-              attempts: 0,
-              relays: 0,
-              available_at: now,
-              locked_until: null,
-              last_error: '',
-              created_at: now,
-              sent_at: null,
-            })),
-          )
+          .values([slow, fast].map((u) => pendingRow(now, 'email.welcome', { userId: u.id })))
           .execute()
         const ids = (await rowsAfter(first - 1)).map((r) => r.id)
         let release!: () => void
@@ -577,16 +549,10 @@ for (const engine of await dialects()) {
       await t.database.db
         .insertInto('outbox')
         .values({
-          kind: 'email.welcome',
-          payload: JSON.stringify({ userId: user.id }),
+          ...pendingRow(now, 'email.welcome', { userId: user.id }),
           status: 'sending',
           attempts: 1,
-          relays: 0,
-          available_at: now,
           locked_until: new Date(now.getTime() + leaseMs),
-          last_error: '',
-          created_at: now,
-          sent_at: null,
         })
         .execute()
       const id = await lastRowId()
